@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Make the working tree importable as the collection rampart.hardening, so molecule
+# scenarios and the demo call roles and modules by FQCN exactly as users do.
+# (`scripts/collection-install-test.sh` separately proves the built tarball installs.)
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+target="$RAMPART_COLLECTIONS_DIR/ansible_collections/rampart"
+mkdir -p "$target"
+ln -sfn "$RAMPART_ROOT" "$target/hardening.tmp"
+mv -Tf "$target/hardening.tmp" "$target/hardening"
