@@ -1,0 +1,143 @@
+"""Authentication at the edge pack (AUTH-01..02): admin paths and htpasswd files."""
+
+from __future__ import annotations
+
+from ansible_collections.rampart.hardening.plugins.module_utils.checks.common import judge
+from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts, ProbeError
+from ansible_collections.rampart.hardening.plugins.module_utils.model import Result, not_applicable
+from ansible_collections.rampart.hardening.plugins.module_utils.parsers import ParseError
+from ansible_collections.rampart.hardening.plugins.module_utils.parsers.htpasswd import parse_htpasswd
+from ansible_collections.rampart.hardening.plugins.module_utils.parsers.nginx import Context
+from ansible_collections.rampart.hardening.plugins.module_utils.probes import intent
+from ansible_collections.rampart.hardening.plugins.module_utils.probes.files import describe
+from ansible_collections.rampart.hardening.plugins.module_utils.probes.nginx import (
+    is_admin,
+    location_path,
+    nginx,
+    public_servers,
+    serving_contexts,
+)
+from ansible_collections.rampart.hardening.plugins.module_utils.registry import check
+
+AUTH_BASIC = "https://nginx.org/en/docs/http/ngx_http_auth_basic_module.html"
+OWASP_PASSWORDS = "OWASP Password Storage Cheat Sheet"
+HTPASSWD_GROUPS = ("root", "www-data", "nginx")
+
+
+def _declared_admin_paths(facts: Facts) -> set[str]:
+    """Paths of locations the nginx intent marks as authenticated or of an admin class."""
+    paths = set()
+    for site in intent(facts, "nginx").get("sites") or []:
+        for location in site.get("locations") or [] if isinstance(site, dict) else []:
+            if isinstance(location, dict) and (location.get("auth_group") or location.get("class") == "admin"):
+                paths.add(str(location.get("path")))
+    return paths
+
+
+def _protection(context: Context) -> tuple[str, str]:
+    """('auth'|'ip'|'none', evidence)."""
+    basic = context.value("auth_basic")
+    if basic is not None and basic.args[:1] != ("off",) and context.value("auth_basic_user_file"):
+        return "auth", basic.evidence()
+    for name in ("auth_request", "auth_jwt"):
+        found = context.value(name)
+        if found is not None and found.args[:1] != ("off",):
+            return "auth", found.evidence()
+    verify = context.value("ssl_verify_client")
+    if verify is not None and verify.args[:1] == ("on",):
+        return "auth", verify.evidence()
+    if any(d.args[:1] == ("all",) for d in context.nearest("deny")):
+        return "ip", "allow/deny all (address allowlist only)"
+    return "none", ""
+
+
+@check(
+    id="AUTH-01",
+    title="Admin paths require authentication",
+    category="authentication",
+    severity="high",
+    rationale="Administration endpoints reachable without credentials are the first thing scanners try.",
+    remediation='In each admin location: \'auth_basic "Restricted"; auth_basic_user_file /etc/nginx/rampart/'
+    "htpasswd/<group>;' (or auth_request to an SSO), optionally plus an allow-list of addresses.",
+    references=(AUTH_BASIC, "OWASP ASVS 4.0 V4.1"),
+    fix_role="nginx",
+    fix_tag="nginx_auth",
+)
+def auth_admin_paths(facts: Facts) -> Result:
+    """Inspects: Admin locations (by path, or marked admin/auth_group in the nginx intent): auth_basic+user file,
+    auth_request, client certificates, allow/deny.
+
+    pass: all authenticated; partial: address allowlist only; fail: open admin location or declared admin path
+    missing; n/a: no admin location.
+    """
+    info = nginx(facts)
+    if info is None:
+        return not_applicable("nginx is not installed")
+    declared = _declared_admin_paths(facts)
+    contexts = [c for s in public_servers(info) for c in serving_contexts(s)]
+    admin = [c for c in contexts if is_admin(c) or location_path(c) in declared]
+    if not admin:
+        return not_applicable("no admin location found (by path or in the nginx intent)")
+    problems, minor, seen = [], [], []
+    for context in admin:
+        kind, evidence = _protection(context)
+        if kind == "auth":
+            seen.append(f"{context.label()}: {evidence}")
+        elif kind == "ip":
+            minor.append(f"{context.label()}: {evidence}, no authentication")
+        else:
+            problems.append(f"{context.label()}: reachable without authentication")
+    missing = declared - {location_path(c) for c in contexts}
+    problems += [f"declared admin path {path} not found in nginx config" for path in sorted(missing)]
+    return judge("every admin location requires authentication", problems, minor, seen)
+
+
+def _htpasswd_problems(facts: Facts, path: str) -> tuple[list[str], list[str]]:
+    text = facts.read_text(path)
+    if text is None:
+        return [f"{path}: auth_basic_user_file does not exist"], []
+    try:
+        entries = parse_htpasswd(text)
+    except ParseError as exc:
+        raise ProbeError(f"cannot parse {path}: {exc}") from exc
+    problems = [f"{path}: user {e.user} uses {e.scheme}" for e in entries if not e.strong]
+    seen = [f"{path}: {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}"]
+    st = facts.stat(path)
+    if st is not None:
+        seen.append(describe(st))
+        if st.mode & 0o137 or st.owner != "root" or st.group not in HTPASSWD_GROUPS:
+            problems.append(f"{describe(st)}: should be 0640 root:www-data or stricter")
+    return problems, seen
+
+
+@check(
+    id="AUTH-02",
+    title="htpasswd uses bcrypt/argon2/sha512-crypt; file 0640 root:www-data or stricter",
+    category="authentication",
+    severity="high",
+    rationale="MD5-apr1, crypt, SHA1 and plain entries are cracked in minutes once the file leaks; a "
+    "world-readable file leaks it.",
+    remediation="Re-create entries with 'htpasswd -B' (bcrypt) or community.general.htpasswd crypt_scheme: "
+    "bcrypt; chown root:www-data; chmod 0640.",
+    references=(OWASP_PASSWORDS, AUTH_BASIC),
+    fix_role="nginx",
+    fix_tag="nginx_auth",
+)
+def auth_htpasswd(facts: Facts) -> Result:
+    """Inspects: Every auth_basic_user_file: hash scheme per entry (never the hash itself) and stat().
+
+    pass: bcrypt/argon2/yescrypt/sha512-crypt, mode ≤ 0640, owner root, group root/www-data; fail otherwise;
+    n/a: no htpasswd.
+    """
+    info = nginx(facts)
+    if info is None:
+        return not_applicable("nginx is not installed")
+    paths = [d.args[0] for d in info.config.walk() if d.name == "auth_basic_user_file" and d.args]
+    if not paths:
+        return not_applicable("nginx uses no htpasswd file")
+    problems, seen = [], []
+    for path in dict.fromkeys(paths):
+        found, noted = _htpasswd_problems(facts, path)
+        problems += found
+        seen += noted
+    return judge("htpasswd hashes strong and files protected", problems, seen=seen)

@@ -1,0 +1,331 @@
+"""Network exposure and firewall pack (NET-01..07): nftables ruleset, sockets, sysctls.
+
+NET-04's truth is reachability from another host (live); inside, the check reads which
+database/broker sockets listen off-loopback and whether the ruleset accepts them from
+anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ansible_collections.rampart.hardening.plugins.module_utils.checks.common import judge
+from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts
+from ansible_collections.rampart.hardening.plugins.module_utils.model import Result, error, failed, not_applicable
+from ansible_collections.rampart.hardening.plugins.module_utils.parsers.nftables import Ruleset
+from ansible_collections.rampart.hardening.plugins.module_utils.probes import intent
+from ansible_collections.rampart.hardening.plugins.module_utils.probes.firewall import (
+    blocks_by_default,
+    input_chains,
+    port_exposure,
+    ruleset,
+)
+from ansible_collections.rampart.hardening.plugins.module_utils.probes.sockets import exposed, listeners
+from ansible_collections.rampart.hardening.plugins.module_utils.probes.sysctl import value
+from ansible_collections.rampart.hardening.plugins.module_utils.probes.systemd import active, unit
+from ansible_collections.rampart.hardening.plugins.module_utils.registry import check
+
+CIS = "CIS Debian Linux 12 Benchmark"
+NFT_WIKI = "https://wiki.nftables.org/wiki-nftables/index.php/Simple_ruleset_for_a_server"
+DATA_PORTS = (5432, 6379, 3306, 5672, 15672, 4369, 25672, 8123, 9000, 9200)
+BASELINE_PUBLIC_PORTS = {22, 80, 443}
+# (key, expected values, severe) — severe mismatches fail, the others make it partial.
+NETWORK_SYSCTLS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
+    ("net.ipv4.ip_forward", ("0",), True),
+    ("net.ipv6.conf.all.forwarding", ("0",), True),
+    ("net.ipv4.conf.all.rp_filter", ("1", "2"), False),
+    ("net.ipv4.conf.default.rp_filter", ("1", "2"), False),
+    ("net.ipv4.conf.all.accept_redirects", ("0",), True),
+    ("net.ipv4.conf.default.accept_redirects", ("0",), True),
+    ("net.ipv6.conf.all.accept_redirects", ("0",), True),
+    ("net.ipv6.conf.default.accept_redirects", ("0",), True),
+    ("net.ipv4.conf.all.secure_redirects", ("0",), False),
+    ("net.ipv4.conf.all.send_redirects", ("0",), False),
+    ("net.ipv4.conf.default.send_redirects", ("0",), False),
+    ("net.ipv4.conf.all.accept_source_route", ("0",), True),
+    ("net.ipv4.conf.default.accept_source_route", ("0",), True),
+    ("net.ipv6.conf.all.accept_source_route", ("0",), True),
+    ("net.ipv4.tcp_syncookies", ("1",), True),
+    ("net.ipv4.conf.all.log_martians", ("1",), False),
+    ("net.ipv4.conf.default.log_martians", ("1",), False),
+)
+
+
+def _ruleset_or_fail(facts: Facts) -> tuple[Ruleset | None, Result | None]:
+    rules = ruleset(facts)
+    if rules is None:
+        return None, failed("nft is not installed: no nftables firewall (and ufw on Debian uses nftables)")
+    return rules, None
+
+
+@check(
+    id="NET-01",
+    title="A firewall is active and non-empty",
+    category="network",
+    severity="critical",
+    rationale="Without a host firewall every service that binds a public address is exposed.",
+    remediation="Apply the rampart firewall role (nftables, inet table, input policy drop) or enable ufw; "
+    "make it persistent with 'systemctl enable nftables'.",
+    references=(f"{CIS} 4.3.x", NFT_WIKI),
+    fix_role="firewall",
+    fix_tag="firewall_rules",
+)
+def net_firewall_active(facts: Facts) -> Result:
+    """Inspects: `nft -j list ruleset` base chains hooked on input; nftables/ufw unit state.
+
+    pass: input filtering loaded; partial: not persistent across reboot; fail: no nft, no input chain or empty
+    accept chain.
+    """
+    rules, skip = _ruleset_or_fail(facts)
+    if skip:
+        return skip
+    chains = input_chains(rules)
+    seen = [c.label + f" ({len(c.rules)} rules)" for c in chains]
+    if not chains:
+        return failed("no nftables chain hooks input: inbound traffic is not filtered", [f"{len(rules.tables)} tables"])
+    if not any(c.rules or c.policy == "drop" for c in chains):
+        return failed("input chains exist but are empty with policy accept", seen)
+    boot = [u for u in ("nftables.service", "ufw.service") if active(facts, u)]
+    minor = (
+        []
+        if boot or unit(facts, "nftables.service") is None
+        else ["nftables.service not active: rules vanish on reboot"]
+    )
+    return judge("input filtering is loaded", [], minor, seen)
+
+
+@check(
+    id="NET-02",
+    title="Inbound default policy drop; drops are counted or logged",
+    category="network",
+    severity="high",
+    rationale="Default-drop means forgotten services stay closed; counting or logging drops makes scans "
+    "and misconfigurations visible.",
+    remediation="'type filter hook input priority 0; policy drop;' and a final 'counter log prefix \"drop: \"' "
+    "rule (rampart firewall role: rampart_firewall_log_drops: true).",
+    references=(f"{CIS} 4.3.3", NFT_WIKI),
+    fix_role="firewall",
+    fix_tag="firewall_rules",
+)
+def net_default_drop(facts: Facts) -> Result:
+    """Inspects: Policy and rules of every input base chain (jumps followed).
+
+    pass: default drop with counted or logged drops; partial: drops not counted/logged; fail: accept by default.
+    """
+    rules, skip = _ruleset_or_fail(facts)
+    if skip:
+        return skip
+    chains = input_chains(rules)
+    if not chains:
+        return failed("no input base chain: inbound default is accept")
+    problems, minor, seen = [], [], []
+    for chain in chains:
+        seen.append(chain.label)
+        if not blocks_by_default(rules, chain):
+            problems.append(f"{chain.label}: inbound default is accept")
+        elif not any((r.log or r.counter) and r.verdict != "accept" for r in rules.reachable_rules(chain)):
+            minor.append(f"{chain.label}: drops are neither counted nor logged")
+    return judge("every input chain drops by default and counts/logs drops", problems, minor, seen)
+
+
+def _declared_ports(facts: Facts) -> set[tuple[str, int]]:
+    """(proto, port) the roles declared as public, from every intent file."""
+    declared: set[tuple[str, int]] = set()
+    firewall = intent(facts, "firewall")
+    services = list(firewall.get("services") or [])
+    management = firewall.get("management") or {}
+    services.append({"protocol": "tcp", "ports": management.get("ports") or []})
+    for service in services:
+        if isinstance(service, dict):
+            declared |= {(str(service.get("protocol") or "tcp"), p) for p in _ports(service.get("ports"))}
+    if intent(facts, "nginx"):
+        declared |= {("tcp", 80), ("tcp", 443)}
+    for role, default in (("postgresql", 5432), ("redis", 6379)):
+        data = intent(facts, role)
+        if data:
+            declared |= {("tcp", p) for p in _ports([data.get("port") or default, data.get("tls_port")])}
+    return declared
+
+
+def _ports(values: Iterable[Any] | None) -> set[int]:
+    ports: set[int] = set()
+    for item in values or []:
+        text = str(item)
+        if text.isdigit():
+            ports.add(int(text))
+        elif "-" in text and all(part.isdigit() for part in text.split("-", 1)):
+            low, high = map(int, text.split("-", 1))
+            ports |= set(range(low, high + 1))
+    return ports
+
+
+@check(
+    id="NET-03",
+    title="Listening sockets ⊆ declared allowlist",
+    category="network",
+    severity="high",
+    rationale="Every socket reachable from the network is attack surface; anything not declared is either "
+    "forgotten or unauthorised.",
+    remediation="Stop or rebind undeclared services to 127.0.0.1, or declare them (rampart_firewall_services) "
+    "if they are meant to be public.",
+    references=(f"{CIS} 2.2.x", "NIST SP 800-123 4.2"),
+    fix_role="firewall",
+    fix_tag="firewall_rules",
+)
+def net_sockets_allowlist(facts: Facts) -> Result:
+    """Inspects: Non-loopback listeners from `ss -Htulpn` vs the allowlist from intents (firewall
+    services/management, nginx 80/443, postgresql/redis ports) or the 22/80/443 baseline.
+
+    pass: every listener declared; fail otherwise; n/a: ss missing.
+    """
+    if listeners(facts) is None:
+        return not_applicable("ss (iproute2) is not installed: sockets cannot be listed")
+    declared = _declared_ports(facts)
+    source = "intent" if declared else "baseline 22/80/443"
+    allowed = declared or {(proto, p) for p in BASELINE_PUBLIC_PORTS for proto in ("tcp",)}
+    problems, seen = [], []
+    for listener in exposed(facts):
+        if (listener.proto, listener.port) in allowed:
+            seen.append(listener.evidence())
+        else:
+            problems.append(f"{listener.evidence()} is not in the allowlist ({source})")
+    seen.append(f"allowlist from {source}: {', '.join(f'{p}/{n}' for p, n in sorted(allowed))}")
+    return judge("every non-loopback socket is declared", problems, seen=seen)
+
+
+@check(
+    id="NET-04",
+    title="Database and broker ports are not reachable from outside the allowed sources",
+    category="network",
+    severity="critical",
+    rationale="Exposed databases are mass-scanned and ransomed within hours.",
+    remediation="Bind databases to loopback/private addresses and allow their ports only from the "
+    "application hosts ('ip saddr { 10.0.0.5 } tcp dport 5432 accept').",
+    references=(f"{CIS} 4.3.x", "https://redis.io/docs/latest/operate/oss_and_stack/management/security/"),
+    fix_role="firewall",
+    fix_tag="firewall_rules",
+)
+def net_data_ports(facts: Facts) -> Result:
+    """Inspects: Off-loopback listeners on 5432, 6379, 3306, 5672, 15672, 4369, 25672, 8123, 9000, 9200 and whether
+    the ruleset accepts them from any source.
+
+    pass: none listening off-host, or filtered/source-restricted; fail: accepted from anywhere. Reachability is
+    verified live.
+    """
+    listening = [item for item in exposed(facts) if item.port in DATA_PORTS]
+    if not listening:
+        seen = ["no database/broker port listens off-loopback (reachability verified live)"]
+        return judge("data ports listen on loopback only", [], seen=seen)
+    rules = ruleset(facts)
+    problems, seen = [], []
+    for listener in listening:
+        if rules is None:
+            problems.append(f"{listener.evidence()} listens publicly and no nftables ruleset filters it")
+            continue
+        exposing = port_exposure(rules, listener.port, listener.proto)
+        if exposing:
+            problems.append(f"{listener.evidence()} accepted from any source: {exposing[0].text}")
+        else:
+            seen.append(f"{listener.evidence()}: filtered or source-restricted")
+    return judge("data ports are filtered to allowed sources (verified live)", problems, seen=seen)
+
+
+@check(
+    id="NET-05",
+    title="IPv6 is filtered too",
+    category="network",
+    severity="high",
+    rationale="An ip-only ruleset leaves every IPv6 listener wide open.",
+    remediation="Use an 'inet' table (covers IPv4 and IPv6) or add an ip6 table with the same policy.",
+    references=(f"{CIS} 4.3.x", NFT_WIKI),
+    fix_role="firewall",
+    fix_tag="firewall_rules",
+)
+def net_ipv6(facts: Facts) -> Result:
+    """Inspects: inet/ip6 input chains; net.ipv6.conf.all.disable_ipv6.
+
+    pass: IPv6 disabled or an inet/ip6 input chain drops by default; fail otherwise.
+    """
+    if value(facts, "net.ipv6.conf.all.disable_ipv6") == "1":
+        return judge("IPv6 is disabled", [], seen=["net.ipv6.conf.all.disable_ipv6 = 1"])
+    rules, skip = _ruleset_or_fail(facts)
+    if skip:
+        return skip
+    v6 = [c for c in input_chains(rules) if c.family in ("inet", "ip6")]
+    filtering = [c for c in v6 if blocks_by_default(rules, c)]
+    if filtering:
+        return judge("IPv6 input is filtered", [], seen=[c.label for c in filtering])
+    problems = [f"{c.label}: accepts by default" for c in v6] or ["no inet/ip6 input chain: IPv6 is unfiltered"]
+    return judge("", problems, seen=[c.label for c in input_chains(rules)])
+
+
+def _docker_present(facts: Facts, rules: Ruleset | None) -> bool:
+    if unit(facts, "docker.service") is not None or facts.stat("/var/run/docker.sock") is not None:
+        return True
+    return rules is not None and any(c.name == "DOCKER" for c in rules.chains)
+
+
+@check(
+    id="NET-06",
+    title="Docker-published ports are filtered (DOCKER-USER)",
+    category="network",
+    severity="high",
+    rationale="Docker inserts its own NAT and forward rules ahead of ufw and the input chain, so published "
+    "ports bypass the host firewall unless DOCKER-USER filters them.",
+    remediation="Add rules to the DOCKER-USER chain (or rampart firewall role docker integration) that drop "
+    "forwarded traffic to containers except from allowed sources.",
+    references=("https://docs.docker.com/engine/network/packet-filtering-firewalls/",),
+    fix_role="firewall",
+    fix_tag="firewall_docker",
+)
+def net_docker(facts: Facts) -> Result:
+    """Inspects: docker.service, /var/run/docker.sock, DOCKER/DOCKER-USER chains.
+
+    pass: DOCKER-USER has drop/reject rules; fail: Docker without them; n/a: no Docker.
+    """
+    rules = ruleset(facts)
+    if not _docker_present(facts, rules):
+        return not_applicable("Docker is not installed")
+    user_chains = [c for c in (rules.chains if rules else []) if c.name == "DOCKER-USER"]
+    filtering = [c for c in user_chains if any(r.verdict in ("drop", "reject") for r in c.rules)]
+    if filtering:
+        return judge("DOCKER-USER filters published ports", [], seen=[c.label for c in filtering])
+    reason = "DOCKER-USER has no drop/reject rule" if user_chains else "no DOCKER-USER chain"
+    return judge("", [f"Docker present but {reason}: published ports bypass the firewall"])
+
+
+@check(
+    id="NET-07",
+    title="Network sysctls: no forwarding, rp_filter, no redirects/source routing, syncookies, martians logged",
+    category="network",
+    severity="medium",
+    rationale="Forwarding and redirects turn the host into a router for attackers; rp_filter and syncookies "
+    "blunt spoofing and SYN floods; logged martians reveal spoofing.",
+    remediation="Set these sysctls in /etc/sysctl.d/60-rampart.conf (ansible.posix.sysctl) and reload with "
+    "'sysctl --system'; declare forwarding in the firewall intent if the host routes.",
+    references=(f"{CIS} 3.3.x",),
+    fix_role="firewall",
+    fix_tag="firewall_sysctl",
+)
+def net_sysctls(facts: Facts) -> Result:
+    """Inspects: 17 network sysctls (forwarding, rp_filter, redirects, source routing, syncookies, log_martians).
+
+    pass: all hardened (forwarding allowed when declared or Docker present); partial: only
+    rp_filter/send_redirects/secure_redirects/log_martians off; fail: forwarding, redirects, source routing or
+    syncookies.
+    """
+    forwarding_declared = bool(intent(facts, "firewall").get("forwarding")) or _docker_present(facts, None)
+    problems, minor, seen = [], [], []
+    for key, expected, severe in NETWORK_SYSCTLS:
+        current = value(facts, key)
+        if current is None:
+            minor.append(f"{key}: not readable")
+            continue
+        seen.append(f"{key} = {current}")
+        if current in expected or (("forwarding" in key or "ip_forward" in key) and forwarding_declared):
+            continue
+        (problems if severe else minor).append(f"{key} = {current} (expected {'/'.join(expected)})")
+    if not seen:
+        return error("no network sysctl is readable (sysctl -a and /proc/sys both failed)")
+    return judge("network sysctls hardened", problems, minor, seen)

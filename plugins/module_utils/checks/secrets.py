@@ -1,0 +1,261 @@
+"""Secrets pack (SEC-01..05): secret files, credentials in configs/units/argv, accounts.
+
+Values that look like credentials are never copied into evidence: only the file, line and
+key name are reported.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+
+from ansible_collections.rampart.hardening.plugins.module_utils.checks.common import judge
+from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts
+from ansible_collections.rampart.hardening.plugins.module_utils.model import Result, error, not_applicable
+from ansible_collections.rampart.hardening.plugins.module_utils.probes.files import describe, glob_all, mode_findings
+from ansible_collections.rampart.hardening.plugins.module_utils.probes.nginx import nginx
+from ansible_collections.rampart.hardening.plugins.module_utils.probes.redis import redis
+from ansible_collections.rampart.hardening.plugins.module_utils.probes.systemd import processes
+from ansible_collections.rampart.hardening.plugins.module_utils.probes.users import accounts, shadow
+from ansible_collections.rampart.hardening.plugins.module_utils.registry import check
+
+SECRET_FILE_GLOBS = (
+    "/root/.pgpass",
+    "/home/*/.pgpass",
+    "/var/lib/postgresql/.pgpass",
+    "/root/.my.cnf",
+    "/etc/mysql/debian.cnf",
+    "/var/lib/rabbitmq/.erlang.cookie",
+    "/etc/rampart/intent/*.json",
+    "/etc/rampart/credentials/*",
+    "/etc/redis/*.acl",
+    "/etc/ssl/private/*",
+    "/etc/letsencrypt/archive/*/privkey*.pem",
+    "/srv/*/.env",
+    "/opt/*/.env",
+    "/var/www/*/.env",
+    "/home/*/*/.env",
+    "/etc/default/*.env",
+)
+CONFIG_SCAN_GLOBS = (
+    "/etc/systemd/system/*.service",
+    "/etc/systemd/system/*.service.d/*.conf",
+    "/etc/nginx/conf.d/*.conf",
+    "/etc/nginx/sites-enabled/*",
+    "/etc/redis/*.conf",
+    "/etc/postgresql/*/*/*.conf",
+    "/etc/default/*",
+)
+ASSIGNMENT = re.compile(
+    r"(?i)(?P<key>[\w.-]*(?:passw(?:or)?d|passwd|secret|token|api[_-]?key|access[_-]?key|requirepass|masterauth"
+    r"|credential)[\w.-]*)[\"']?\s*[=:\s]\s*[\"']?(?P<value>[^\s\"';]+)"
+)
+URL_CREDENTIAL = re.compile(r"[a-z][a-z0-9+.-]*://[^\s:/@]+:(?P<value>[^\s@/]+)@", re.I)
+PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
+AWS_KEY = re.compile(r"\bAKIA[0-9A-Z]{16}\b")
+PLACEHOLDER = re.compile(r"^(\$|\{\{|%|<|\*+$|none$|null$|changeme$|false$|true$|yes$|no$|/|file:|vault)", re.I)
+ARGV_SECRET = re.compile(
+    r"(?i)(--?(?:password|passwd|pass|requirepass|token|secret)[= ](?P<v1>\S+)|\s-a\s+(?P<v2>\S+)|"
+    r"PGPASSWORD=(?P<v3>\S+)|\bmysql\b.*\s-p(?P<v4>\S+))"
+)
+KNOWN_DEFAULTS = frozenset(
+    {"foobared", "password", "postgres", "guest", "admin", "admin123", "redis", "changeme", "secret"}
+)
+MIN_ENTROPY_BITS = 2.5
+
+
+def _entropy(value: str) -> float:
+    counts = Counter(value)
+    return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+
+
+def looks_secret(value: str) -> bool:
+    """A value that is neither a placeholder/variable nor low-entropy noise."""
+    return len(value) >= 6 and not PLACEHOLDER.match(value) and _entropy(value) >= MIN_ENTROPY_BITS
+
+
+def scan_text(text: str) -> list[tuple[int, str]]:
+    """(line number, what) for every credential-looking line; values are never returned."""
+    hits = []
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith(("#", ";", "//")):
+            continue
+        match = ASSIGNMENT.search(stripped)
+        if match and looks_secret(match.group("value")):
+            hits.append((number, f"credential assigned to {match.group('key')}"))
+        elif URL_CREDENTIAL.search(stripped):
+            hits.append((number, "URL with embedded password"))
+        elif PRIVATE_KEY.search(stripped):
+            hits.append((number, "private key block"))
+        elif AWS_KEY.search(stripped):
+            hits.append((number, "AWS access key id"))
+    return hits
+
+
+def _secret_paths(facts: Facts) -> list[str]:
+    paths = glob_all(facts, SECRET_FILE_GLOBS)
+    info = nginx(facts)
+    if info is not None:
+        paths += [
+            d.args[0]
+            for d in info.config.walk()
+            if d.name in ("auth_basic_user_file", "ssl_certificate_key") and d.args and "$" not in d.args[0]
+        ]
+    return [p for p in dict.fromkeys(paths) if not p.endswith("/")]
+
+
+@check(
+    id="SEC-01",
+    title="Secret-bearing files are 0640 or stricter",
+    category="secrets",
+    severity="high",
+    rationale="Credential files readable by every local account turn any foothold into database or service compromise.",
+    remediation="chmod 0600 (or 0640 with the service's group) .env, .pgpass, ACL, htpasswd, key and cookie "
+    "files and chown them to the service that reads them.",
+    references=("CIS Debian Linux 12 Benchmark 7.1.x", "OWASP Secrets Management Cheat Sheet"),
+)
+def sec_secret_files(facts: Facts) -> Result:
+    """Inspects: stat() of known secret files (.pgpass, .env, ACL, intent, credentials, keys, htpasswd, Erlang
+    cookie).
+
+    pass: all ≤ 0640; fail otherwise; n/a: none found.
+    """
+    problems, seen = mode_findings(facts, _secret_paths(facts), 0o640)
+    if not seen:
+        return not_applicable("no known secret-bearing file on this host")
+    return judge("secret files are private", problems, seen=seen)
+
+
+def _scan_targets(facts: Facts) -> list[str]:
+    return [p for p in glob_all(facts, CONFIG_SCAN_GLOBS) if (st := facts.stat(p)) is not None and not st.is_dir]
+
+
+@check(
+    id="SEC-02",
+    title="No credentials in world-readable configs or systemd Environment= lines",
+    category="secrets",
+    severity="high",
+    rationale="Unit files and world-readable configs are readable by every account ('systemctl show' prints "
+    "Environment=), so secrets in them are public on the host.",
+    remediation="Move secrets to files readable only by the service (EnvironmentFile= with 0600, "
+    "LoadCredential=, or the service's own 0640 config) and rotate the exposed ones.",
+    references=(
+        "https://www.freedesktop.org/software/systemd/man/latest/systemd.exec.html#Credentials",
+        "OWASP Secrets Management Cheat Sheet",
+    ),
+)
+def sec_config_credentials(facts: Facts) -> Result:
+    """Inspects: Environment= lines of /etc/systemd/system units and world-readable nginx/redis/postgresql/default
+    configs: credential assignments (entropy-filtered), URL passwords, private keys, AWS key ids. Values are
+    never reported.
+
+    pass: none found; fail otherwise.
+    """
+    problems, seen = [], []
+    for path in _scan_targets(facts):
+        st = facts.stat(path)
+        unit_file = path.startswith("/etc/systemd/")
+        if st is None or not (unit_file or st.mode & 0o004):
+            continue
+        text = facts.read_text(path) or ""
+        seen.append(describe(st))
+        for number, what in scan_text(text):
+            if unit_file and "Environment=" not in text.splitlines()[number - 1]:
+                continue
+            problems.append(f"{path}:{number}: {what} in a world-readable file")
+    if not seen:
+        return not_applicable("no world-readable config or unit file to scan")
+    return judge("no credentials in world-readable configs", problems, seen=[f"{len(seen)} files scanned"])
+
+
+@check(
+    id="SEC-03",
+    title="No credentials visible in process arguments",
+    category="secrets",
+    severity="medium",
+    rationale="Any local user can read every process's command line from /proc.",
+    remediation="Pass secrets via files, environment files with restricted modes or stdin (e.g. "
+    "REDISCLI_AUTH, PGPASSFILE, --defaults-extra-file) instead of arguments.",
+    references=("OWASP Secrets Management Cheat Sheet",),
+)
+def sec_process_args(facts: Facts) -> Result:
+    """Inspects: Command lines of all processes (`ps`): --password=, -a <pw>, -p<pw>, PGPASSWORD=.
+
+    pass: none; fail otherwise.
+    """
+    running = processes(facts)
+    if not running:
+        return error("no process list (ps failed or is missing)")
+    problems = []
+    for process in running:
+        match = ARGV_SECRET.search(" " + process.args)
+        secret = match and next((v for v in match.groupdict().values() if v), "")
+        if secret and not PLACEHOLDER.match(secret):
+            problems.append(f"pid {process.pid} ({process.command}): credential on the command line")
+    return judge("no credentials in process arguments", problems, seen=[f"{len(running)} processes scanned"])
+
+
+@check(
+    id="SEC-04",
+    title="No empty passwords; shadow 0640; only root has UID 0",
+    category="secrets",
+    severity="high",
+    rationale="An empty password or a second UID 0 account is a direct path to root.",
+    remediation="'passwd -l <user>' for empty passwords; chmod 0640 root:shadow /etc/shadow; remove or "
+    "renumber extra UID 0 accounts.",
+    references=("CIS Debian Linux 12 Benchmark 7.2.x",),
+)
+def sec_accounts(facts: Facts) -> Result:
+    """Inspects: /etc/shadow empty password fields, UID 0 accounts in /etc/passwd, stat() of /etc/shadow.
+
+    pass: none empty, only root UID 0, shadow ≤ 0640 root-owned; fail otherwise.
+    """
+    entries = shadow(facts)
+    if entries is None:
+        return error("/etc/shadow does not exist")
+    problems = [f"account {user} has an empty password" for user, field in entries.items() if field == ""]
+    problems += [f"account {a.name} has UID 0" for a in accounts(facts).values() if a.uid == 0 and a.name != "root"]
+    st = facts.stat("/etc/shadow")
+    seen = [describe(st)] if st else []
+    if st is not None and (st.mode & 0o137 or st.uid != 0):
+        problems.append(f"{describe(st)}: should be 0640 root:shadow or stricter")
+    return judge("no empty passwords, shadow private, single UID 0", problems, seen=seen)
+
+
+def _redis_defaults(facts: Facts) -> list[str]:
+    info = redis(facts)
+    if info is None:
+        return []
+    found = []
+    for user in info.users:
+        if user.enabled and user.nopass:
+            found.append(f"redis user {user.name} accepts any password (nopass)")
+        found += [
+            f"redis user {user.name} has a well-known password" for p in user.plaintext_passwords if p in KNOWN_DEFAULTS
+        ]
+    return found
+
+
+@check(
+    id="SEC-05",
+    title="No known default passwords accepted",
+    category="secrets",
+    severity="high",
+    rationale="Default credentials (postgres/postgres, guest/guest, admin/admin123, redis default without "
+    "password) are the first thing attackers try.",
+    remediation="Set generated passwords (rampart roles generate them) and remove default accounts.",
+    references=("OWASP Top 10 A07:2021", "CWE-1392"),
+)
+def sec_default_passwords(facts: Facts) -> Result:
+    """Inspects: Config-visible defaults: Redis nopass/known passwords, RabbitMQ guest from the network.
+
+    pass: none visible; fail otherwise. Login attempts with default credentials are verified live.
+    """
+    problems = _redis_defaults(facts)
+    conf = facts.read_text("/etc/rabbitmq/rabbitmq.conf") or ""
+    if re.search(r"^\s*loopback_users(\.guest)?\s*=\s*(false|none)", conf, re.M):
+        problems.append("RabbitMQ guest/guest allowed from the network")
+    note = "config-side scan; login attempts with default credentials are verified live"
+    return judge("no default credentials visible in configuration", problems, seen=[note])

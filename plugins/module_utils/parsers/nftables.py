@@ -1,0 +1,229 @@
+"""Summarise ``nft -j list ruleset`` JSON: tables, chains with hooks and policies, rules.
+
+Rules are reduced to what the checks reason about: the ports they match, whether the
+source address is restricted, the verdict, and whether they count or log. Jumps from a
+base chain are followed so ufw/docker style chain trees are judged as a whole.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from ansible_collections.rampart.hardening.plugins.module_utils.parsers import ParseError
+
+VERDICTS = ("accept", "drop", "reject", "jump", "goto", "return", "queue")
+SERVICE_PORTS = {"ssh": 22, "http": 80, "https": 443, "domain": 53, "postgresql": 5432}
+PortRange = tuple[int, int]
+MAX_JUMP_DEPTH = 8
+
+
+@dataclass
+class Rule:
+    family: str
+    table: str
+    chain: str
+    text: str
+    verdict: str | None = None
+    target: str | None = None  # chain name of a jump/goto
+    dports: list[PortRange] | None = None  # None: any destination port
+    protocols: set[str] = field(default_factory=set)
+    source_restricted: bool = False
+    loopback_only: bool = False
+    stateful_only: bool = False  # matches ct state established/related/invalid only
+    counter: bool = False
+    log: bool = False
+    rate_limited: bool = False
+
+    def matches_port(self, port: int) -> bool:
+        return self.dports is None or any(low <= port <= high for low, high in self.dports)
+
+    @property
+    def unconditional(self) -> bool:
+        return self.dports is None and not (self.source_restricted or self.loopback_only or self.stateful_only)
+
+
+@dataclass
+class Chain:
+    family: str
+    table: str
+    name: str
+    hook: str | None = None
+    policy: str | None = None
+    rules: list[Rule] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        policy = f" policy {self.policy}" if self.policy else ""
+        hook = f" hook {self.hook}" if self.hook else ""
+        return f"{self.family} {self.table} {self.name}{hook}{policy}"
+
+
+@dataclass
+class Ruleset:
+    tables: list[tuple[str, str]]
+    chains: list[Chain]
+
+    def chain(self, family: str, table: str, name: str) -> Chain | None:
+        return next((c for c in self.chains if (c.family, c.table, c.name) == (family, table, name)), None)
+
+    def base_chains(self, hook: str) -> list[Chain]:
+        return [c for c in self.chains if c.hook == hook]
+
+    @property
+    def rule_count(self) -> int:
+        return sum(len(c.rules) for c in self.chains)
+
+    def reachable_rules(self, chain: Chain, depth: int = 0) -> list[Rule]:
+        """Rules of ``chain`` with jumped-to chains' rules inlined (conditions of the jump kept)."""
+        out: list[Rule] = []
+        for rule in chain.rules:
+            out.append(rule)
+            if rule.verdict in ("jump", "goto") and rule.target and depth < MAX_JUMP_DEPTH:
+                inner = self.chain(chain.family, chain.table, rule.target)
+                if inner is not None:
+                    out.extend(_narrow(child, rule) for child in self.reachable_rules(inner, depth + 1))
+        return out
+
+
+def _narrow(rule: Rule, jump: Rule) -> Rule:
+    """A rule reached through a conditional jump also carries the jump's conditions."""
+    return Rule(
+        rule.family,
+        rule.table,
+        rule.chain,
+        rule.text,
+        rule.verdict,
+        rule.target,
+        rule.dports if rule.dports is not None else jump.dports,
+        rule.protocols | jump.protocols,
+        rule.source_restricted or jump.source_restricted,
+        rule.loopback_only or jump.loopback_only,
+        rule.stateful_only or jump.stateful_only,
+        rule.counter,
+        rule.log,
+        rule.rate_limited or jump.rate_limited,
+    )
+
+
+# ----- expression helpers -------------------------------------------------------------------
+def _port_value(value: Any) -> list[PortRange]:
+    if isinstance(value, bool):
+        raise ParseError(f"unexpected port value {value!r}")
+    if isinstance(value, int):
+        return [(value, value)]
+    if isinstance(value, str) and value in SERVICE_PORTS:
+        return [(SERVICE_PORTS[value], SERVICE_PORTS[value])]
+    if isinstance(value, dict) and "range" in value:
+        low, high = value["range"]
+        return [(int(low), int(high))]
+    if isinstance(value, dict) and "set" in value:
+        ports: list[PortRange] = []
+        for item in value["set"]:
+            ports.extend(_port_value(item))
+        return ports
+    return []  # named set or something unknown: no precise ports
+
+
+_RENDERERS: dict[str, Any] = {
+    "payload": lambda v: f"{v.get('protocol', '')} {v.get('field', '')}".strip(),
+    "meta": lambda v: str(v.get("key")),
+    "ct": lambda v: f"ct {v.get('key')}",
+    "set": lambda v: "{ " + ", ".join(_describe(item) for item in v) + " }",
+    "range": lambda v: "-".join(_describe(item) for item in v),
+    "prefix": lambda v: f"{v.get('addr')}/{v.get('len')}",
+}
+
+
+def _describe(value: Any) -> str:
+    """A short nft-like rendering of an expression operand, for evidence."""
+    if isinstance(value, dict):
+        key = next(iter(value), "?")
+        renderer = _RENDERERS.get(key)
+        return renderer(value[key]) if renderer else str(key)
+    if isinstance(value, list):
+        return ",".join(_describe(v) for v in value)
+    return str(value)
+
+
+def _apply_match(rule: Rule, match: dict[str, Any], words: list[str]) -> None:
+    left, right, op = match.get("left"), match.get("right"), match.get("op", "==")
+    words.append(f"{_describe(left)} {'' if op in ('==', 'in') else op + ' '}{_describe(right)}")
+    if not isinstance(left, dict):
+        return
+    payload, meta = left.get("payload") or {}, left.get("meta") or {}
+    positive = op in ("==", "in")
+    if payload.get("field") == "dport" and positive:
+        ports = _port_value(right)
+        rule.dports = ports if ports else rule.dports
+        if payload.get("protocol") in ("tcp", "udp"):
+            rule.protocols.add(payload["protocol"])
+    elif payload.get("field") in ("protocol", "nexthdr") and positive and isinstance(right, str):
+        rule.protocols.add(right)  # ip protocol icmp / ip6 nexthdr ipv6-icmp
+    elif payload.get("field") == "saddr" and positive:
+        rule.source_restricted = True
+    elif meta.get("key") in ("iifname", "iif") and positive and right == "lo":
+        rule.loopback_only = True
+    elif meta.get("key") == "l4proto" and positive and isinstance(right, str):
+        rule.protocols.add(right)
+    elif "ct" in left and left["ct"].get("key") == "state" and positive:
+        states = set(right) if isinstance(right, list) else {right}
+        rule.stateful_only = "new" not in states and "untracked" not in states
+
+
+def parse_rule(raw: dict[str, Any]) -> Rule:
+    rule = Rule(str(raw.get("family")), str(raw.get("table")), str(raw.get("chain")), "")
+    words: list[str] = []
+    expressions = raw.get("expr") or []
+    if not isinstance(expressions, list):
+        raise ParseError("rule 'expr' is not a list")
+    for expression in expressions:
+        if not isinstance(expression, dict):
+            raise ParseError(f"unexpected rule expression {expression!r}")
+        for key, body in expression.items():
+            if key == "match":
+                _apply_match(rule, body, words)
+            elif key in VERDICTS:
+                rule.verdict = key
+                rule.target = body.get("target") if isinstance(body, dict) else None
+                words.append(key + (f" {rule.target}" if rule.target else ""))
+            elif key in ("counter", "log"):
+                setattr(rule, key, True)
+                words.append(key)
+            elif key in ("limit", "meter") or (key == "set" and isinstance(body, dict) and body.get("stmt")):
+                rule.rate_limited = True
+                words.append(key)
+            else:
+                words.append(key)
+    rule.text = " ".join(words)
+    return rule
+
+
+def parse_ruleset(text: str) -> Ruleset:
+    """``nft -j list ruleset`` stdout -> :class:`Ruleset`."""
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise ParseError(f"nft -j output is not valid JSON: {exc}") from exc
+    items = document.get("nftables") if isinstance(document, dict) else None
+    if not isinstance(items, list):
+        raise ParseError("nft -j output has no 'nftables' list")
+    tables: list[tuple[str, str]] = []
+    chains: dict[tuple[str, str, str], Chain] = {}
+    for item in items:
+        if not isinstance(item, dict):
+            raise ParseError(f"unexpected nftables item {item!r:.60}")
+        if "table" in item:
+            tables.append((item["table"]["family"], item["table"]["name"]))
+        elif "chain" in item:
+            raw = item["chain"]
+            key = (raw["family"], raw["table"], raw["name"])
+            chains[key] = Chain(*key, hook=raw.get("hook"), policy=raw.get("policy"))
+        elif "rule" in item:
+            rule = parse_rule(item["rule"])
+            chain = chains.get((rule.family, rule.table, rule.chain))
+            if chain is None:
+                raise ParseError(f"rule for unknown chain {rule.family} {rule.table} {rule.chain}")
+            chain.rules.append(rule)
+    return Ruleset(tables, list(chains.values()))

@@ -1,0 +1,151 @@
+"""Parse pg_hba.conf text, or rows of ``pg_hba_file_rules`` (as JSON objects)."""
+
+from __future__ import annotations
+
+import ipaddress
+import shlex
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ansible_collections.rampart.hardening.plugins.module_utils.parsers import ParseError
+
+CONNECTION_TYPES = ("local", "host", "hostssl", "hostnossl", "hostgssenc", "hostnogssenc")
+METHODS = (
+    "trust",
+    "reject",
+    "scram-sha-256",
+    "md5",
+    "password",
+    "gss",
+    "sspi",
+    "ident",
+    "peer",
+    "pam",
+    "ldap",
+    "radius",
+    "cert",
+    "bsd",
+)
+LOOPBACK_WORDS = ("localhost", "samehost")
+
+
+@dataclass(frozen=True)
+class HbaRule:
+    line: int
+    type: str
+    databases: tuple[str, ...]
+    users: tuple[str, ...]
+    address: str | None
+    method: str
+    options: tuple[str, ...] = ()
+
+    def text(self) -> str:
+        fields = [self.type, ",".join(self.databases), ",".join(self.users)]
+        if self.address:
+            fields.append(self.address)
+        fields.append(self.method)
+        return " ".join([*fields, *self.options])
+
+    def evidence(self) -> str:
+        return f"pg_hba line {self.line}: {self.text()}"
+
+    @property
+    def is_remote(self) -> bool:
+        """True for a host* rule that admits more than the loopback interface."""
+        if self.type == "local":
+            return False
+        if self.address in LOOPBACK_WORDS:
+            return False
+        try:
+            network = ipaddress.ip_network(self.address or "", strict=False)
+        except ValueError:
+            return True  # all, samenet, hostnames: reachable from elsewhere
+        return not network.is_loopback
+
+
+def _address(fields: list[str], number: int) -> tuple[str, list[str]]:
+    if len(fields) < 2:
+        raise ParseError(f"pg_hba line {number}: missing address or method")
+    address, rest = fields[0], fields[1:]
+    if "/" not in address and rest and _looks_like_netmask(rest[0]):
+        address = f"{address}/{ipaddress.ip_network(f'0.0.0.0/{rest[0]}').prefixlen}"
+        rest = rest[1:]
+    return address, rest
+
+
+def _looks_like_netmask(word: str) -> bool:
+    try:
+        ipaddress.IPv4Address(word)
+    except ValueError:
+        return False
+    return True
+
+
+def parse_hba_line(line: str, number: int) -> HbaRule | None:
+    """One pg_hba.conf line -> rule (None for blanks, comments and include directives)."""
+    try:
+        fields = shlex.split(line, comments=True)
+    except ValueError as exc:
+        raise ParseError(f"pg_hba line {number}: {exc}") from exc
+    if not fields or fields[0].startswith("include"):
+        return None
+    if fields[0] not in CONNECTION_TYPES:
+        raise ParseError(f"pg_hba line {number}: unknown connection type {fields[0]!r}")
+    minimum = 4 if fields[0] == "local" else 5
+    if len(fields) < minimum:
+        raise ParseError(f"pg_hba line {number}: expected at least {minimum} fields")
+    databases, users = tuple(fields[1].split(",")), tuple(fields[2].split(","))
+    address: str | None = None
+    rest = fields[3:]
+    if fields[0] != "local":
+        address, rest = _address(rest, number)
+    if not rest or rest[0] not in METHODS:
+        raise ParseError(f"pg_hba line {number}: unknown auth method {rest[0] if rest else ''!r}")
+    return HbaRule(number, fields[0], databases, users, address, rest[0], tuple(rest[1:]))
+
+
+def parse_hba(text: str) -> list[HbaRule]:
+    """pg_hba.conf content -> rules (in file order)."""
+    rules = []
+    for number, line in enumerate(text.splitlines(), 1):
+        rule = parse_hba_line(line, number)
+        if rule is not None:
+            rules.append(rule)
+    return rules
+
+
+def _netmask_to_prefix(address: str, netmask: str | None) -> str:
+    if not netmask:
+        return address
+    try:
+        prefix = ipaddress.ip_network(f"{address}/{netmask}", strict=False).prefixlen
+    except ValueError:
+        return address
+    return f"{address}/{prefix}"
+
+
+def from_file_rules(rows: Iterable[Mapping[str, Any]]) -> list[HbaRule]:
+    """Rows of ``pg_hba_file_rules`` (JSON objects from the psql probe) -> rules.
+
+    A row with ``error`` set is a line the server could not load: reported as ParseError.
+    """
+    rules = []
+    for row in rows:
+        if not isinstance(row, Mapping):
+            raise ParseError(f"unexpected pg_hba_file_rules row {row!r:.60}")
+        if row.get("error"):
+            raise ParseError(f"pg_hba line {row.get('line')}: {row['error']}")
+        address = row.get("address")
+        rules.append(
+            HbaRule(
+                line=int(row.get("line") or 0),
+                type=str(row.get("type")),
+                databases=tuple(row.get("database") or ()),
+                users=tuple(row.get("user") or ()),
+                address=_netmask_to_prefix(address, row.get("netmask")) if address else None,
+                method=str(row.get("method")),
+                options=tuple(row.get("options") or ()),
+            )
+        )
+    return rules

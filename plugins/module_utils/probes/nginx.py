@@ -1,0 +1,160 @@
+"""nginx facts: the parsed ``nginx -T`` tree, the version, and OpenSSL cipher expansions."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts, ProbeError
+from ansible_collections.rampart.hardening.plugins.module_utils.parsers import nginx as nginx_parser
+from ansible_collections.rampart.hardening.plugins.module_utils.parsers.nginx import Context, NginxConfig
+from ansible_collections.rampart.hardening.plugins.module_utils.probes import MISSING, parsed, run_checked
+
+VERSION = re.compile(r"nginx version: nginx/(\d+(?:\.\d+)*)")
+OPENSSL = re.compile(r"built with (OpenSSL|LibreSSL|BoringSSL) (\S+)")
+# nginx's own defaults for directives the checks judge.
+DEFAULT_PROTOCOLS_OLD = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")  # before 1.23.4
+DEFAULT_PROTOCOLS_NEW = ("TLSv1.2", "TLSv1.3")
+DEFAULT_CIPHERS = "HIGH:!aNULL:!MD5"
+# Location paths that are administration or login entry points.
+ADMIN_PATH = re.compile(r"(^|/)(admin|administrator|wp-admin|manage|management|dashboard|internal)(/|$|\b)", re.I)
+AUTH_PATH = re.compile(r"(^|/)(login|signin|sign-in|auth|oauth|token|session|wp-login\.php|password)(/|$|\b)", re.I)
+
+
+@dataclass
+class NginxFacts:
+    config: NginxConfig
+    version: tuple[int, ...] | None
+    tls_library: str | None
+
+    def version_text(self) -> str:
+        return ".".join(map(str, self.version)) if self.version else "unknown"
+
+
+@dataclass(frozen=True)
+class Cipher:
+    name: str
+    protocol: str
+    kx: str
+    au: str
+    enc: str
+    mac: str
+
+    @property
+    def aead(self) -> bool:
+        return self.mac == "AEAD"
+
+    @property
+    def forward_secret(self) -> bool:
+        return self.kx in ("ECDH", "DH", "any")
+
+
+def _probe(facts: Facts) -> NginxFacts | None:
+    out = run_checked(facts, ("nginx", "-T"))
+    if out is None:
+        return None
+    config = parsed(nginx_parser.parse_dump, out.stdout, "nginx -T output")
+    info = facts.run(("nginx", "-V"))
+    banner = info.stderr + info.stdout
+    version = VERSION.search(banner)
+    library = OPENSSL.search(banner)
+    return NginxFacts(
+        config=config,
+        version=tuple(int(p) for p in version.group(1).split(".")) if version else None,
+        tls_library=f"{library.group(1)} {library.group(2)}" if library else None,
+    )
+
+
+def nginx(facts: Facts) -> NginxFacts | None:
+    """nginx facts, or None when nginx is not installed."""
+    return facts.cached("nginx", lambda: _probe(facts))
+
+
+def default_protocols(info: NginxFacts) -> tuple[str, ...]:
+    return DEFAULT_PROTOCOLS_NEW if info.version and info.version >= (1, 23, 4) else DEFAULT_PROTOCOLS_OLD
+
+
+def tls_servers(info: NginxFacts) -> list[Context]:
+    return [s for s in info.config.servers() if nginx_parser.is_tls_server(s.block)]
+
+
+def rejects_everything(server: Context) -> bool:
+    """A catch-all server that refuses (return 444/421/4xx, or ssl_reject_handshake on)."""
+    reject = server.value("ssl_reject_handshake")
+    if reject is not None and reject.args[:1] == ("on",):
+        return True
+    returns = server.block.find("return")
+    return bool(returns) and returns[0].args[:1] in (("444",), ("421",), ("403",), ("400",), ("404",))
+
+
+def redirects_to_https(context: Context) -> bool:
+    returns = context.block.find("return")
+    return bool(returns) and returns[0].args[:1] in (("301",), ("308",)) and "https://" in " ".join(returns[0].args)
+
+
+def is_acme_challenge(context: Context) -> bool:
+    return "/.well-known/acme-challenge" in location_path(context)
+
+
+def serving_contexts(server: Context) -> list[Context]:
+    """Where requests are actually served: each location that does not just return/redirect
+    (ACME HTTP-01 token locations excepted: they serve only validation tokens), or the server
+    itself when it has no locations and does not just return."""
+    contexts = [
+        loc for loc in nginx_parser.locations(server) if not loc.block.find("return") and not is_acme_challenge(loc)
+    ]
+    if not nginx_parser.locations(server) and not server.block.find("return"):
+        contexts.append(server)
+    return contexts
+
+
+def public_servers(info: NginxFacts) -> list[Context]:
+    """Servers that serve content to the network (not catch-alls, not loopback-only)."""
+    result = []
+    for server in info.config.servers():
+        listens = nginx_parser.listens(server.block)
+        loopback_only = listens and all(item.address in ("127.0.0.1", "[::1]", "localhost") for item in listens)
+        if loopback_only or rejects_everything(server):
+            continue
+        result.append(server)
+    return result
+
+
+def location_path(context: Context) -> str:
+    location = context.location
+    return location.args[-1] if location is not None and location.args else "/"
+
+
+def is_admin(context: Context) -> bool:
+    return bool(ADMIN_PATH.search(location_path(context)))
+
+
+def is_auth(context: Context) -> bool:
+    return bool(AUTH_PATH.search(location_path(context)))
+
+
+def _parse_cipher_line(line: str) -> Cipher | None:
+    fields = line.split()
+    if len(fields) < 6:
+        return None
+    values = dict(field.split("=", 1) for field in fields[2:] if "=" in field)
+    return Cipher(
+        fields[0], fields[1], values.get("Kx", ""), values.get("Au", ""), values.get("Enc", ""), values.get("Mac", "")
+    )
+
+
+def cipher_suites(facts: Facts, cipher_string: str) -> list[Cipher]:
+    """Expand an OpenSSL cipher string with the host's own ``openssl ciphers -v``."""
+
+    def probe() -> list[Cipher]:
+        out = facts.run(("openssl", "ciphers", "-v", cipher_string))
+        if out.rc == MISSING:
+            raise ProbeError("openssl binary not found: cannot expand ssl_ciphers")
+        if out.rc != 0:
+            raise ProbeError(f"openssl ciphers rejected {cipher_string!r}: {out.stderr.strip()[:120]}")
+        suites = [c for c in map(_parse_cipher_line, out.stdout.splitlines()) if c is not None]
+        if not suites:
+            raise ProbeError(f"openssl ciphers -v printed nothing usable for {cipher_string!r}")
+        return suites
+
+    return facts.cached(f"openssl-ciphers:{cipher_string}", probe)
