@@ -30,4 +30,5 @@ installed="$install_dir/ansible_collections/rampart/hardening"
 log "FQCN playbook from the installed copy"
 ANSIBLE_COLLECTIONS_PATH="$install_dir:$RAMPART_VENV/lib/python3.11/site-packages" \
   ansible-playbook -i localhost, -c local tests/collection/fqcn.yml \
-  -e "rampart_expected_path=$installed"
+  -e "rampart_expected_path=$installed" \
+  -e "ansible_python_interpreter=$RAMPART_VENV/bin/python"
