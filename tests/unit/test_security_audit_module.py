@@ -41,7 +41,9 @@ def adhoc(module: str, args: dict, *extra: str) -> dict:
         check=False,
         timeout=120,
     )
-    data = json.loads(proc.stdout[proc.stdout.index("{") :])
+    # The JSON callback's document comes first; aggregate callbacks enabled by an
+    # ansible.cfg (the repo's enables the score table) may print after it.
+    data, _ = json.JSONDecoder().raw_decode(proc.stdout, proc.stdout.index("{"))
     return data["plays"][0]["tasks"][0]["hosts"]["localhost"]
 
 
