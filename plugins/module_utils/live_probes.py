@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import ipaddress
 import re
 import socket
 import ssl
 import struct
 import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ from ansible_collections.rampart.hardening.plugins.module_utils.model import (
     partial,
     passed,
 )
+from ansible_collections.rampart.hardening.plugins.module_utils.parsers.sockets import DATA_PORTS
 
 try:
     from cryptography import x509
@@ -44,7 +46,6 @@ VERSIONS: dict[str, ssl.TLSVersion] = {
     "TLSv1.2": ssl.TLSVersion.TLSv1_2,
     "TLSv1.3": ssl.TLSVersion.TLSv1_3,
 }
-SENSITIVE_PORTS: tuple[int, ...] = (5432, 6379, 3306, 5672, 15672, 4369, 25672, 8123, 9000, 9200)
 HSTS_GOOD = 63072000
 HSTS_MIN = 15768000
 LOCAL_REFUSAL = ("NO_PROTOCOLS_AVAILABLE", "NO_CIPHERS_AVAILABLE", "NO_CIPHER_MATCH", "UNSUPPORTED_PROTOCOL_LOCAL")
@@ -488,14 +489,84 @@ def open_ports_of(target: ProbeTarget, ports: Iterable[int]) -> list[int]:
     return [port for port, is_open in zip(ports, answers, strict=True) if is_open]
 
 
-def exposure_result(target: ProbeTarget, ports: Iterable[int], open_ports: list[int] | None = None) -> Result:
-    """NET-04: database/broker ports must not answer from here."""
+def source_address_towards(target: ProbeTarget) -> str | None:
+    """The controller's own address on the route to the target (a UDP connect sends nothing)."""
+    family = socket.AF_INET6 if ":" in target.address else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as sock:
+            sock.connect((target.address, 9))
+            return str(sock.getsockname()[0])
+    except OSError:
+        return None
+
+
+def inside(address: str, sources: Iterable[str]) -> str | None:
+    """The first allowed source (CIDR or address) that contains ``address``; "any" never counts."""
+    ip = ipaddress.ip_address(address)
+    for source in sources:
+        try:
+            network = ipaddress.ip_network(str(source), strict=False)
+        except ValueError:
+            continue
+        if ip.version == network.version and ip in network:
+            return str(source)
+    return None
+
+
+def allowed_sources_by_port(services: Iterable[Mapping[str, Any]], ports: Iterable[int]) -> dict[int, list[str]]:
+    """Which sources the firewall intent opens each probed TCP port to ("any" is dropped: it excuses nothing)."""
+    allowed: dict[int, list[str]] = {}
+    for service in services:
+        if str(service.get("protocol") or "tcp") != "tcp":
+            continue
+        sources = [str(source) for source in service.get("sources") or [] if str(source) != "any"]
+        for port in ports:
+            if sources and any(port_in(port, spec) for spec in service.get("ports") or []):
+                allowed.setdefault(port, []).extend(sources)
+    return allowed
+
+
+def port_in(port: int, spec: Any) -> bool:
+    """``spec`` is a port number or a "low-high" range (as nftables and the firewall intent write them)."""
+    text = str(spec)
+    low, _, high = text.partition("-")
+    if not low.isdigit() or (high and not high.isdigit()):
+        raise ValueError(f"allowed_services: {text!r} is not a port or a low-high port range")
+    return int(low) <= port <= int(high or low)
+
+
+def exposure_result(
+    target: ProbeTarget,
+    ports: Iterable[int],
+    open_ports: list[int] | None = None,
+    allowed_sources: Mapping[int, Sequence[str]] | None = None,
+    controller_address: str | None = None,
+) -> Result:
+    """NET-04: database/broker ports must not answer from here.
+
+    A port the firewall deliberately opens to a source list that contains the controller
+    (``allowed_sources``, from the firewall intent) answers because the controller is an
+    allowed client, not because the port is exposed; it is reported, not failed.
+    """
     ports = list(ports)
     if open_ports is None:
         open_ports = open_ports_of(target, ports)
-    evidence = [f"{target.address}:{port} accepts TCP from the controller" for port in open_ports]
-    if open_ports:
-        return failed(f"sensitive ports reachable from outside: {', '.join(map(str, open_ports))}", evidence)
+    allowed_sources = allowed_sources or {}
+    source = controller_address or (source_address_towards(target) if open_ports else None)
+    exposed: list[int] = []
+    evidence: list[str] = []
+    for port in open_ports:
+        allowed_by = inside(source, allowed_sources.get(port, ())) if source else None
+        line = f"{target.address}:{port} accepts TCP from the controller ({source or 'address unknown'})"
+        if allowed_by:
+            evidence.append(f"{line}, which is inside the allowed source {allowed_by}")
+        else:
+            exposed.append(port)
+            evidence.insert(len(exposed) - 1, line)
+    if exposed:
+        return failed(f"sensitive ports reachable from outside: {', '.join(map(str, exposed))}", evidence)
+    if evidence:
+        return passed("sensitive ports answer only because the controller is an allowed source", evidence)
     return passed("no database/broker port answers from the controller", [f"tested {', '.join(map(str, ports))}"])
 
 
@@ -593,7 +664,8 @@ def run_edge_probe(
     tls_endpoints: Sequence[TlsEndpoint] = (),
     urls: Sequence[str] = (),
     redirect_names: Sequence[str] = (),
-    ports: Sequence[int] = SENSITIVE_PORTS,
+    ports: Sequence[int] = DATA_PORTS,
+    allowed_sources: Mapping[int, Sequence[str]] | None = None,
     rate_limit: dict[str, Any] | None = None,
     ca_file: str | None = None,
     tls_ciphers: bool = True,
@@ -615,7 +687,7 @@ def run_edge_probe(
         add({"TLS-05": redirect_result(target, redirect_names)})
     if ports:
         reachable = open_ports_of(target, ports)
-        add({"NET-04": exposure_result(target, ports, reachable)})
+        add({"NET-04": exposure_result(target, ports, reachable, allowed_sources)})
         for port, check_id, probe in ((6379, "RDS-03", redis_result), (5432, "PG-04", postgres_result)):
             if port in reachable:
                 add({check_id: probe(target, port)})

@@ -57,7 +57,18 @@ options:
     description: Ports that must not answer from the controller (checklist NET-04).
     type: list
     elements: int
-    default: [5432, 6379, 3306, 5672, 15672, 4369, 25672, 8123, 9000, 9200]
+    default: [5432, 6379, 6380, 3306, 5672, 15672, 4369, 25672, 8123, 9000, 9200, 27017, 11211]
+  allowed_services:
+    description:
+      - The services the host's firewall deliberately opens, given as the C(services) list of the firewall intent
+        (C(/etc/rampart/intent/firewall.json)) as it is. Each item has C(ports) (numbers or C(low-high) ranges),
+        C(protocol) (only C(tcp) is considered; default C(tcp)) and C(sources) (CIDRs or addresses, or C(any));
+        other keys are ignored.
+      - A port of O(ports) that answers only because the controller's own address is inside such a service's
+        C(sources) is reported as expected, not as an exposure. C(sources) of C(any) never excuse a port.
+    type: list
+    elements: dict
+    default: []
   rate_limit:
     description: Opt-in burst against one URL on O(host), bounded in requests and time.
     type: dict
@@ -136,11 +147,12 @@ live_results:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.rampart.hardening.plugins.module_utils.live_probes import (
-    SENSITIVE_PORTS,
     ProbeTarget,
     TlsEndpoint,
+    allowed_sources_by_port,
     run_edge_probe,
 )
+from ansible_collections.rampart.hardening.plugins.module_utils.parsers.sockets import DATA_PORTS
 
 ARGUMENT_SPEC = {
     "host": {"type": "str", "required": True},
@@ -156,7 +168,8 @@ ARGUMENT_SPEC = {
     },
     "urls": {"type": "list", "elements": "str", "default": []},
     "redirect_names": {"type": "list", "elements": "str", "default": []},
-    "ports": {"type": "list", "elements": "int", "default": list(SENSITIVE_PORTS)},
+    "ports": {"type": "list", "elements": "int", "default": list(DATA_PORTS)},
+    "allowed_services": {"type": "list", "elements": "dict", "default": []},
     "rate_limit": {
         "type": "dict",
         "options": {
@@ -185,6 +198,7 @@ def main() -> None:
             urls=params["urls"],
             redirect_names=params["redirect_names"],
             ports=params["ports"],
+            allowed_sources=allowed_sources_by_port(params["allowed_services"], params["ports"]),
             rate_limit=params["rate_limit"],
             ca_file=params["ca_file"],
             tls_ciphers=params["tls_ciphers"],

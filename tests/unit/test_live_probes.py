@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -21,6 +22,7 @@ from cryptography.x509.oid import NameOID
 from ansible_collections.rampart.hardening.plugins.module_utils.live_probes import (
     ProbeTarget,
     TlsEndpoint,
+    allowed_sources_by_port,
     classify_cipher,
     hsts_max_age,
     postgres_startup,
@@ -28,6 +30,8 @@ from ansible_collections.rampart.hardening.plugins.module_utils.live_probes impo
     san_covers,
     split_url,
 )
+from ansible_collections.rampart.hardening.plugins.module_utils.parsers.sockets import DATA_PORTS
+from ansible_collections.rampart.hardening.plugins.modules import edge_probe
 
 NOW = dt.datetime.now(dt.UTC)
 LOOPBACK = ProbeTarget("127.0.0.1", timeout=2.0)
@@ -291,6 +295,45 @@ def test_exposure_lists_open_ports() -> None:
     assert str(closed) not in results["NET-04"]["message"]
 
 
+@pytest.mark.parametrize(
+    ("sources", "expected"),
+    [
+        (["127.0.0.0/8"], "pass"),  # the controller (127.0.0.1 here) is an allowed client
+        (["127.0.0.1"], "pass"),
+        (["10.0.0.0/8", "::1"], "fail"),  # opened to others only: the controller got in anyway
+        (["any"], "fail"),  # open to everyone: never excused
+        ([], "fail"),
+    ],
+)
+def test_exposure_excuses_a_port_opened_to_the_controller(sources: list[str], expected: str) -> None:
+    server, port = fake_service(b"")
+    try:
+        services = [{"name": "postgresql", "protocol": "tcp", "ports": [port], "sources": sources}]
+        results = run_edge_probe(LOOPBACK, ports=(port,), allowed_sources=allowed_sources_by_port(services, (port,)))
+    finally:
+        server.shutdown()
+    result = results["NET-04"]
+    assert result["status"] == expected
+    assert f"127.0.0.1:{port} accepts TCP from the controller (127.0.0.1)" in result["evidence"][0]
+    if expected == "pass":
+        assert "inside the allowed source" in result["evidence"][0]
+
+
+def test_allowed_sources_read_ranges_and_skip_udp_and_any() -> None:
+    services = [
+        {"ports": ["5000-5500"], "protocol": "tcp", "sources": ["10.0.0.0/24"]},
+        {"ports": [5432], "sources": ["192.0.2.7", "any"]},
+        {"ports": [6379], "protocol": "udp", "sources": ["10.9.0.0/16"]},
+        {"ports": [9200], "protocol": "tcp", "sources": ["any"]},
+    ]
+    assert allowed_sources_by_port(services, (5432, 6379, 9200)) == {5432: ["10.0.0.0/24", "192.0.2.7"]}
+
+
+def test_allowed_sources_reject_a_malformed_port() -> None:
+    with pytest.raises(ValueError, match="'http' is not a port"):
+        allowed_sources_by_port([{"ports": ["http"], "sources": ["10.0.0.0/8"]}], (5432,))
+
+
 def test_redirect_and_rate_limit(tmp_path: Path) -> None:
     class Redirect(Handler):
         hits = 0
@@ -354,3 +397,10 @@ def test_small_helpers() -> None:
     message = postgres_startup()
     assert int.from_bytes(message[:4], "big") == len(message)
     assert b"user\x00postgres\x00" in message
+
+
+def test_edge_probe_documents_the_ports_it_probes_by_default() -> None:
+    # ansible-doc shows DOCUMENTATION, the module uses DATA_PORTS: they must not drift apart.
+    documented = yaml.safe_load(edge_probe.DOCUMENTATION)["options"]["ports"]["default"]
+    assert documented == list(DATA_PORTS)
+    assert edge_probe.ARGUMENT_SPEC["ports"]["default"] == list(DATA_PORTS)

@@ -118,3 +118,42 @@ def test_min_grade_gate_fails_the_play_and_changes_nothing() -> None:
     table = out[out.index("RAMPART AUDIT SCORES") :]
     assert STOCK in table
     assert HARDENED in table
+
+
+def edge_probe_net04(address: str, port: int, allowed_services: list[dict]) -> dict:
+    """Run the edge_probe module from the controller, as audit.yml does, and return its NET-04 result."""
+    args = json.dumps({"host": address, "ports": [port], "allowed_services": allowed_services})
+    env = dict(os.environ, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
+    proc = subprocess.run(
+        ["ansible", "localhost", "-m", "rampart.hardening.edge_probe", "-a", args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    result = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    return result["live_results"]["NET-04"]
+
+
+def test_live_net04_excuses_only_a_port_opened_to_the_controller() -> None:
+    # A data port (9200, Elasticsearch's) answering on the stock host, which has no firewall:
+    # an exposure, unless the firewall intent opens that port to a network the controller is in.
+    host = lab_host(STOCK)
+    address = must_run(host, "hostname -I").split()[0]
+    must_run(host, "systemd-run --unit rampart-fake-search python3 -m http.server --bind 0.0.0.0 9200")
+    try:
+        must_run(host, "timeout 10 sh -c 'until ss -Htln sport = :9200 | grep -q .; do sleep 0.2; done'")
+        lab_network = f"{address.rsplit('.', 1)[0]}.0/24"
+        exposed = edge_probe_net04(address, 9200, [])
+        allowed = edge_probe_net04(address, 9200, [{"ports": [9200], "sources": [lab_network]}])
+        others = edge_probe_net04(address, 9200, [{"ports": ["9000-9300"], "sources": ["192.0.2.0/24"]}])
+        anyone = edge_probe_net04(address, 9200, [{"ports": [9200], "sources": ["any"]}])
+    finally:
+        host.run("systemctl stop rampart-fake-search")
+    assert exposed["status"] == "fail", exposed
+    assert allowed["status"] == "pass", allowed
+    assert f"inside the allowed source {lab_network}" in allowed["evidence"][0]
+    assert others["status"] == "fail", others
+    assert anyone["status"] == "fail", anyone

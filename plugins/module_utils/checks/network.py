@@ -14,6 +14,7 @@ from ansible_collections.rampart.hardening.plugins.module_utils.checks.common im
 from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts
 from ansible_collections.rampart.hardening.plugins.module_utils.model import Result, error, failed, not_applicable
 from ansible_collections.rampart.hardening.plugins.module_utils.parsers.nftables import Ruleset
+from ansible_collections.rampart.hardening.plugins.module_utils.parsers.sockets import DATA_PORTS
 from ansible_collections.rampart.hardening.plugins.module_utils.probes import intent
 from ansible_collections.rampart.hardening.plugins.module_utils.probes.firewall import (
     blocks_by_default,
@@ -28,7 +29,6 @@ from ansible_collections.rampart.hardening.plugins.module_utils.registry import 
 
 CIS = "CIS Debian Linux 12 Benchmark"
 NFT_WIKI = "https://wiki.nftables.org/wiki-nftables/index.php/Simple_ruleset_for_a_server"
-DATA_PORTS = (5432, 6379, 3306, 5672, 15672, 4369, 25672, 8123, 9000, 9200)
 BASELINE_PUBLIC_PORTS = {22, 80, 443}
 # (key, expected values, severe) — severe mismatches fail, the others make it partial.
 NETWORK_SYSCTLS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
@@ -207,8 +207,8 @@ def net_sockets_allowlist(facts: Facts) -> Result:
     fix_tag="firewall_rules",
 )
 def net_data_ports(facts: Facts) -> Result:
-    """Inspects: Off-loopback listeners on 5432, 6379, 3306, 5672, 15672, 4369, 25672, 8123, 9000, 9200 and whether
-    the ruleset accepts them from any source.
+    """Inspects: Off-loopback listeners on DATA_PORTS (5432, 6379, 6380, 3306, 5672, 15672, 4369, 25672, 8123,
+    9000, 9200, 27017, 11211) and whether the ruleset accepts them from any source.
 
     pass: none listening off-host, or filtered/source-restricted; fail: accepted from anywhere. Reachability is
     verified live.

@@ -10,6 +10,10 @@ from ansible_collections.rampart.hardening.plugins.module_utils.parsers import P
 
 PROCESS = re.compile(r'\("(?P<name>[^"]+)",pid=(?P<pid>\d+)')
 WILDCARDS = ("*", "0.0.0.0", "::", "[::]")
+# Database and broker ports that must never be reachable from anywhere (NET-04 and the
+# outside-in probe): PostgreSQL, Redis (plain, and TLS as the redis role serves it), MySQL,
+# RabbitMQ (AMQP, management, epmd, clustering), ClickHouse, Elasticsearch, MongoDB, memcached.
+DATA_PORTS: tuple[int, ...] = (5432, 6379, 6380, 3306, 5672, 15672, 4369, 25672, 8123, 9000, 9200, 27017, 11211)
 
 
 @dataclass(frozen=True)

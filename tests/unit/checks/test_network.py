@@ -115,6 +115,8 @@ def test_missing_ss_is_not_applicable(make_facts):
         (REDIS_PUBLIC, DEFAULT_DROP, Status.PASS),  # default drop, 6379 never accepted
         (REDIS_PUBLIC, EMPTY, Status.FAIL),  # no input chain
         (REDIS_PUBLIC, ruleset(set_input_policy("accept")), Status.FAIL),
+        (REDIS_PUBLIC.replace(":6379", ":6380"), ruleset(set_input_policy("accept")), Status.FAIL),  # redis TLS
+        (REDIS_PUBLIC.replace(":6379", ":6380"), DEFAULT_DROP, Status.PASS),
         ("tcp LISTEN 0 244 0.0.0.0:5432 0.0.0.0:*\n", DEFAULT_DROP, Status.PASS),  # saddr 10/8 only
         (
             "tcp LISTEN 0 244 0.0.0.0:5432 0.0.0.0:*\n",
