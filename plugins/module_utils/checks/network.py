@@ -305,8 +305,7 @@ def net_docker(facts: Facts) -> Result:
     remediation="Set these sysctls in /etc/sysctl.d/60-rampart.conf (ansible.posix.sysctl) and reload with "
     "'sysctl --system'; declare forwarding in the firewall intent if the host routes.",
     references=(f"{CIS} 3.3.x",),
-    fix_role="firewall",
-    fix_tag="firewall_sysctl",
+    # No role of the collection manages kernel parameters yet, so there is no fix hint.
 )
 def net_sysctls(facts: Facts) -> Result:
     """Inspects: 17 network sysctls (forwarding, rp_filter, redirects, source routing, syncookies, log_martians).

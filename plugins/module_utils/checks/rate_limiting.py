@@ -89,7 +89,7 @@ def _req_zone_rates(config: NginxConfig, context: Context) -> list[float]:
     "zone for auth paths, then 'limit_req zone=... burst=...' in every location.",
     references=(LIMIT_REQ, OWASP_DOS, "CIS NGINX Benchmark 2.1.0 5.2.4"),
     fix_role="nginx",
-    fix_tag="nginx_limits",
+    fix_tag="nginx_rate_limits",
 )
 def dos_limit_req(facts: Facts) -> Result:
     """Inspects: Effective limit_req per public serving location; limit_req_zone rates.
@@ -130,7 +130,7 @@ def dos_limit_req(facts: Facts) -> Result:
     "each server.",
     references=(LIMIT_CONN, OWASP_DOS),
     fix_role="nginx",
-    fix_tag="nginx_limits",
+    fix_tag="nginx_rate_limits",
 )
 def dos_limit_conn(facts: Facts) -> Result:
     """Inspects: Effective limit_conn per public serving location and the key of its limit_conn_zone.
@@ -183,7 +183,7 @@ def _header_buffers(context: Context) -> str | None:
     "large_client_header_buffers at '4 8k'.",
     references=(f"{CORE}#client_max_body_size", OWASP_DOS),
     fix_role="nginx",
-    fix_tag="nginx_limits",
+    fix_tag="nginx_rate_limits",
 )
 def dos_body_size(facts: Facts) -> Result:
     """Inspects: Effective client_max_body_size and large_client_header_buffers per public serving location.
@@ -235,7 +235,7 @@ def _timeout_problems(context: Context) -> list[str]:
     remediation="client_header_timeout 10s; client_body_timeout 10s; send_timeout 10s; keepalive_timeout 10s;",
     references=(f"{CORE}#client_header_timeout", "CIS NGINX Benchmark 2.1.0 5.2.1"),
     fix_role="nginx",
-    fix_tag="nginx_limits",
+    fix_tag="nginx_rate_limits",
 )
 def dos_timeouts(facts: Facts) -> Result:
     """Inspects: Effective client_header_timeout, client_body_timeout, send_timeout, keepalive_timeout (nginx
@@ -270,7 +270,7 @@ def _restricts_methods(context: Context) -> bool:
     "'if ($request_method !~ ^(GET|HEAD|POST)$) { return 405; }').",
     references=(f"{CORE}#limit_except", "CIS NGINX Benchmark 2.1.0 5.1.2"),
     fix_role="nginx",
-    fix_tag="nginx_limits",
+    fix_tag="nginx_rate_limits",
 )
 def dos_methods(facts: Facts) -> Result:
     """Inspects: limit_except in each location or an `if ($request_method ...) { return ...; }` in its chain.

@@ -1,0 +1,41 @@
+"""A check's fix hint names a real role and a tag that role's tasks carry.
+
+Reports print "rampart.hardening.<role> (tag <tag>)"; operators paste it into
+`ansible-playbook --tags <tag>`, which silently does nothing for a tag no task has.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.rampart.hardening.plugins.module_utils.engine import load_builtin_checks
+from ansible_collections.rampart.hardening.plugins.module_utils.registry import registered_checks
+
+ROLES_DIR = Path(__file__).resolve().parents[3] / "roles"
+TAG_LIST = re.compile(r"^\s*tags:\s*\[([^\]]*)\]", re.MULTILINE)
+
+load_builtin_checks()
+CHECKS = [c.meta for c in registered_checks() if c.meta.fix_role]
+
+
+def role_tags(role: str) -> set[str]:
+    tags: set[str] = set()
+    for path in (ROLES_DIR / role / "tasks").glob("*.yml"):
+        for listed in TAG_LIST.findall(path.read_text()):
+            tags.update(tag.strip() for tag in listed.split(",") if tag.strip())
+    return tags
+
+
+def test_most_checks_point_at_a_fix() -> None:
+    assert len(CHECKS) >= 50
+
+
+@pytest.mark.parametrize("meta", CHECKS, ids=lambda meta: meta.id)
+def test_fix_role_and_tag_exist(meta) -> None:
+    assert (ROLES_DIR / meta.fix_role / "tasks" / "main.yml").exists(), f"{meta.id}: no role {meta.fix_role}"
+    if meta.fix_tag:
+        tags = role_tags(meta.fix_role)
+        assert meta.fix_tag in tags, f"{meta.id}: {meta.fix_role} has no task tagged {meta.fix_tag!r}: {sorted(tags)}"
