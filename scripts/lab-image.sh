@@ -77,7 +77,7 @@ log "configuring the root filesystem"
 cp /etc/resolv.conf "$work/rootfs/etc/resolv.conf"
 configure_rootfs > "$work/rootfs/tmp/configure.sh"
 mount --bind /proc "$work/rootfs/proc"
-trap 'umount "$work/rootfs/proc" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'umount "$work/rootfs/proc" 2>/dev/null || true; rm -rf "$work"' EXIT
 MIRROR="$mirror" SUITE="$suite" BASE="$base_packages" CACHED="$cached_packages" \
   chroot "$work/rootfs" /bin/bash /tmp/configure.sh
 umount "$work/rootfs/proc"
