@@ -6,7 +6,7 @@ ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 export CONTAINERS_CONF ?= $(ROOT)/lab/containers.conf
 S ?= default
 
-.PHONY: help deps lab-image lab-up lab-down demo test lint unit collection-test molecule scenario bench docs clean
+.PHONY: help deps lab-image lab-up lab-down demo test lint sanity ee unit fuzz collection-test molecule scenario bench docs clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -23,7 +23,7 @@ lab-up: lab-image ## Start the lab hosts of inventories/lab
 lab-down: ## Remove the lab hosts
 	@scripts/lab.sh down
 
-demo: lab-up ## Bootstrap, build the lab, run playbooks/site.yml against it
+demo: lab-up ## Audit the stock lab, run playbooks/site.yml, audit again: before/after table and fleet page
 	@scripts/demo.sh
 
 test: deps ## Lint, unit tests, collection build/install test, every molecule scenario
@@ -32,8 +32,17 @@ test: deps ## Lint, unit tests, collection build/install test, every molecule sc
 lint: deps ## ruff, yamllint, ansible-lint (production profile), README freshness
 	@scripts/lint.sh
 
+sanity: deps ## ansible-test sanity on the built collection (also part of lint)
+	@scripts/sanity.sh
+
+ee: lab-image ## Build the execution environment, run the audit in it with ansible-navigator vs a plain run
+	@scripts/ee.sh
+
 unit: deps ## pytest tests/unit
 	@scripts/unit.sh
+
+fuzz: deps ## Role/audit agreement properties with a large budget and a fresh seed (RAMPART_PROPERTY_EXAMPLES=5000)
+	@RAMPART_FUZZ=1 scripts/unit.sh -k role_and_audit
 
 collection-test: deps ## Build the collection tarball, install it, run an FQCN playbook from it
 	@scripts/collection-test.sh

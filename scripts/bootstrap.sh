@@ -10,6 +10,7 @@ apt_packages=(
   debootstrap nftables curl ca-certificates git make
   python3-venv python3-pip
   pebble wrk lynis testssl.sh openssl
+  gnupg age shellcheck
 )
 
 missing=()

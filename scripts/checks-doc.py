@@ -30,6 +30,7 @@ CATEGORY_TITLES = {
     "other_data_services": "Other data services",
     "secrets": "Secrets",
     "ssh_system": "SSH and system",
+    "backups": "Backups",
     "logging": "Logging and audit trail",
 }
 

@@ -1,15 +1,79 @@
 #!/usr/bin/env bash
-# `make demo`: run playbooks/site.yml against the lab, then audit it and show the reports.
+# `make demo`: the lab before and after Rampart.
+#   1. audit the freshly started stock lab hosts (playbooks/audit.yml),
+#   2. converge them with playbooks/site.yml (whatever roles it holds),
+#   3. audit again, with the fleet page comparing both runs,
+#   4. print both results side by side: per host, grade before -> after and failed checks
+#      per severity (critical/high/medium/low/info).
+# Extra arguments go to the site.yml run. RAMPART_DEMO_KEEP_LAB=1 keeps an already converged lab
+# (the "before" audit then shows it as it is).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$RAMPART_ROOT"
 
-log "ansible-playbook playbooks/site.yml against inventories/lab"
-ansible-playbook -i inventories/lab playbooks/site.yml "$@"
-if [[ -f playbooks/audit.yml ]]; then
-  log "ansible-playbook playbooks/audit.yml (reports under reports/)"
-  ansible-playbook -i inventories/lab playbooks/audit.yml -e rampart_audit_min_grade=F
-  log "reports written:"
-  ls -t reports/fleet/*/fleet.html 2>/dev/null | head -1
+inventory=inventories/lab
+report_dir="$RAMPART_ROOT/reports"
+run="$(date -u +%Y%m%dT%H%M%SZ)"
+before="$run-before"
+after="$run-after"
+
+if [[ "${RAMPART_DEMO_KEEP_LAB:-0}" != 1 ]]; then
+  scripts/lab.sh fresh
 fi
+
+audit() {
+  ansible-playbook -i "$inventory" playbooks/audit.yml -e rampart_audit_min_grade=F \
+    -e "rampart_audit_report_dir=$report_dir" -e "rampart_audit_timestamp=$1" "${@:2}"
+}
+
+log "BEFORE: auditing the stock lab hosts (playbooks/audit.yml)"
+audit "$before"
+log "ansible-playbook playbooks/site.yml against $inventory"
+site_rc=0
+ansible-playbook -i "$inventory" playbooks/site.yml "$@" || site_rc=$?
+# Audit even after a failed converge: the table then shows how far it got.
+log "AFTER: auditing the converged lab hosts"
+audit "$after" -e "rampart_audit_compare_to=$report_dir/fleet/$before/fleet.json"
+
+python3 - "$report_dir/fleet/$before/fleet.json" "$report_dir/fleet/$after/fleet.json" <<'PY'
+import json
+import sys
+
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+
+
+def load(path):
+    with open(path, encoding="utf-8") as handle:
+        return {h["host"]: h for h in json.load(handle)["hosts"]}
+
+
+def grade(row):
+    if not row:
+        return "-"
+    score = "n/a" if row.get("score") is None else f"{row['score']:.1f}"
+    mark = "*" if row.get("incomplete") else ""
+    return f"{row.get('grade') or 'n/a'}{mark} ({score})"
+
+
+def failed(row):
+    return "-" if not row else "/".join(str((row.get("failed") or {}).get(s, 0)) for s in SEVERITIES)
+
+
+before, after = load(sys.argv[1]), load(sys.argv[2])
+header = ["HOST", "GRADE BEFORE", "", "GRADE AFTER", "FAILED C/H/M/L/I BEFORE", "", "AFTER", "ERRORS AFTER"]
+rows = [
+    [host, grade(before.get(host)), "->", grade(after.get(host)), failed(before.get(host)), "->",
+     failed(after.get(host)), str((after.get(host) or {}).get("errors", "-"))]
+    for host in sorted(set(before) | set(after))
+]
+widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+print()
+print("RAMPART DEMO: BEFORE -> AFTER (failed checks per severity; * = incomplete grade)")
+for row in [header, *rows]:
+    print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+print()
+PY
+log "fleet page (both runs): $report_dir/fleet/$after/fleet.html"
+log "per-host reports: $report_dir/<host>/$after/report.{html,md,json,junit.xml,sarif}"
 log "the lab is still running: 'make lab-down' removes it"
+[[ "$site_rc" -eq 0 ]] || die "playbooks/site.yml failed (rc $site_rc): the AFTER column shows a partly converged lab"

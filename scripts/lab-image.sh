@@ -15,17 +15,29 @@ source "$(dirname "$0")/lib.sh"
 force=0
 [[ "${1:-}" == "--force" ]] && force=1
 
-if [[ $force -eq 0 ]] && podman image exists "$RAMPART_LAB_IMAGE"; then
-  log "lab image $RAMPART_LAB_IMAGE exists; nothing to do"
-  exit 0
-fi
-
 suite="${RAMPART_LAB_SUITE:-bookworm}"
 mirror="${RAMPART_LAB_MIRROR:-http://deb.debian.org/debian}"
-base_packages="systemd,systemd-sysv,dbus,python3,python3-apt,sudo,iproute2,ca-certificates,curl,procps,gnupg,netbase,less"
+# Installed: what every lab host has, like a stock server (sshd included, so the audit and
+# the ssh role meet a real OpenSSH on every host).
+base_packages="systemd,systemd-sysv,dbus,python3,python3-apt,sudo,iproute2,ca-certificates,curl,procps,gnupg,netbase,less,openssh-server"
 # Downloaded into the image's apt cache (not installed), so that the roles' own
 # apt tasks really install them but need no network and little time.
 cached_packages="nginx openssl ssl-cert postgresql postgresql-contrib python3-psycopg2 redis-server redis-tools certbot nftables python3-cryptography acl"
+cached_packages+=" unattended-upgrades apt-listchanges systemd-timesyncd systemd-journal-remote rsyslog rsyslog-gnutls auditd libpam-pwquality age"
+# Alternatives that conflict with something above (apt resolves each on its own).
+cached_alternatives="chrony"
+
+# The image is rebuilt when its recipe (this script) changes, not only when it is missing:
+# a cached image without a package a new role expects would make the tests slow or wrong.
+recipe="$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-16)"
+if [[ $force -eq 0 ]] && podman image exists "$RAMPART_LAB_IMAGE"; then
+  have="$(podman image inspect --format '{{ index .Labels "rampart.recipe" }}' "$RAMPART_LAB_IMAGE" 2>/dev/null || true)"
+  if [[ "$have" == "$recipe" ]]; then
+    log "lab image $RAMPART_LAB_IMAGE is current (recipe $recipe); nothing to do"
+    exit 0
+  fi
+  log "lab image $RAMPART_LAB_IMAGE has recipe '${have:-none}', want $recipe: rebuilding"
+fi
 
 work="$(mktemp -d /var/tmp/rampart-lab.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
@@ -40,6 +52,9 @@ printf 'deb %s %s main\ndeb %s %s-updates main\ndeb http://deb.debian.org/debian
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends $(echo "$BASE" | tr ',' ' ') >/dev/null
 apt-get install -y -qq --no-install-recommends --download-only $CACHED >/dev/null
+for alternative in $CACHED_ALT; do
+  apt-get install -y -qq --no-install-recommends --download-only "$alternative" >/dev/null
+done
 # Keep the downloaded packages: this image is a test host, size matters less than speed.
 rm -f /etc/apt/apt.conf.d/docker-clean
 printf 'APT::Keep-Downloaded-Packages "true";\n' > /etc/apt/apt.conf.d/01rampart-keep
@@ -50,6 +65,11 @@ systemctl mask getty.target console-getty.service systemd-udevd.service \
 : > /etc/machine-id
 rm -f /var/lib/dbus/machine-id
 echo rampart-lab > /etc/hostname
+# Every container gets its own SSH host keys at first boot, never the image's shared ones.
+rm -f /etc/ssh/ssh_host_*
+mkdir -p /etc/systemd/system/ssh.service.d
+printf '[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n' \
+  > /etc/systemd/system/ssh.service.d/rampart-lab-hostkeys.conf
 INNER
 }
 
@@ -57,9 +77,10 @@ if [[ -n "${RAMPART_LAB_BASE:-}" ]]; then
   log "building $RAMPART_LAB_IMAGE FROM $RAMPART_LAB_BASE"
   {
     echo "FROM $RAMPART_LAB_BASE"
-    echo "ENV MIRROR=$mirror SUITE=$suite BASE=$base_packages CACHED=\"$cached_packages\""
+    echo "ENV MIRROR=$mirror SUITE=$suite BASE=$base_packages CACHED=\"$cached_packages\" CACHED_ALT=\"$cached_alternatives\""
     echo "RUN rm -f /etc/apt/sources.list.d/debian.sources && bash -c '$(configure_rootfs | sed "s/'/'\\\\''/g" | paste -sd';' | sed 's/;;/;/g')'"
     echo 'STOPSIGNAL SIGRTMIN+3'
+    echo "LABEL rampart.recipe=$recipe"
     echo 'CMD ["/sbin/init"]'
   } > "$work/Containerfile"
   podman build -t "$RAMPART_LAB_IMAGE" "$work"
@@ -78,13 +99,13 @@ cp /etc/resolv.conf "$work/rootfs/etc/resolv.conf"
 configure_rootfs > "$work/rootfs/tmp/configure.sh"
 mount --bind /proc "$work/rootfs/proc"
 trap 'umount "$work/rootfs/proc" 2>/dev/null || true; rm -rf "$work"' EXIT
-MIRROR="$mirror" SUITE="$suite" BASE="$base_packages" CACHED="$cached_packages" \
+MIRROR="$mirror" SUITE="$suite" BASE="$base_packages" CACHED="$cached_packages" CACHED_ALT="$cached_alternatives" \
   chroot "$work/rootfs" /bin/bash /tmp/configure.sh
 umount "$work/rootfs/proc"
 rm -f "$work/rootfs/tmp/configure.sh" "$work/rootfs/etc/resolv.conf"
 
 log "importing into podman as $RAMPART_LAB_IMAGE"
 tar -C "$work/rootfs" -c . | podman import \
-  --change 'CMD ["/sbin/init"]' --change 'STOPSIGNAL SIGRTMIN+3' \
+  --change 'CMD ["/sbin/init"]' --change 'STOPSIGNAL SIGRTMIN+3' --change "LABEL rampart.recipe=$recipe" \
   --message "rampart lab image ($suite, debootstrap)" - "$RAMPART_LAB_IMAGE" >/dev/null
 log "lab image built in $((SECONDS - start)) s"

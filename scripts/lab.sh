@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Start or remove the demo lab: one systemd container per host of inventories/lab.
-#   scripts/lab.sh up | down | status
+#   scripts/lab.sh up | down | status | fresh
+# `fresh`: like `up`, but first removes the lab if any host was already converged by the roles
+# (it holds /etc/rampart/intent), so `make demo` audits stock hosts before it converges them.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -37,9 +39,23 @@ status() {
   podman ps -a --filter "name=rampart-lab-" --format '{{.Names}}\t{{.Status}}'
 }
 
+fresh() {
+  local host
+  for host in "${hosts[@]}"; do
+    if podman container exists "$host" && podman start "$host" >/dev/null 2>&1 &&
+      podman exec "$host" test -d /etc/rampart/intent; then
+      log "$host was converged before: recreating the lab from stock hosts"
+      down
+      break
+    fi
+  done
+  up
+}
+
 case "${1:-}" in
   up) up ;;
   down) down ;;
   status) status ;;
-  *) die "usage: scripts/lab.sh up|down|status" ;;
+  fresh) fresh ;;
+  *) die "usage: scripts/lab.sh up|down|status|fresh" ;;
 esac

@@ -6,5 +6,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 target="$RAMPART_COLLECTIONS_DIR/ansible_collections/rampart"
 mkdir -p "$target"
-ln -sfn "$RAMPART_ROOT" "$target/hardening.tmp"
-mv -Tf "$target/hardening.tmp" "$target/hardening"
+# A temporary name of our own: scenarios run side by side and all link at their start.
+tmp_link="$target/.hardening.$$"
+ln -sfn "$RAMPART_ROOT" "$tmp_link"
+mv -Tf "$tmp_link" "$target/hardening"

@@ -14,3 +14,7 @@ log "ansible-lint (production profile)"
 ansible-lint --profile production --offline
 log "role READMEs match their argument_specs"
 python scripts/role-readme.py --check roles/*
+log "changelog: fragments, CHANGELOG.md, a fragment for every plugins/roles change"
+scripts/changelog-lint.sh
+log "ansible-test sanity (the built collection)"
+scripts/sanity.sh

@@ -12,8 +12,10 @@ short_description: Print a per-host Rampart audit score table at the end of the 
 version_added: "0.1.0"
 description:
   - Collects every task result that carries a Rampart report (the C(report) returned by
-    M(rampart.hardening.security_audit), scoring model C(rampart-score/1)) and prints, after the play recap,
-    one line per host with the score, the grade and the number of failed checks per severity.
+    M(rampart.hardening.security_audit), scoring model C(rampart-score/2) or C(rampart-score/1)) and prints,
+    after the play recap,
+    one line per host with the score, the grade (marked C(incomplete) when checks could not be
+    judged), the number of failed checks per severity and the number of checks in error.
   - The last report of each host wins.
 requirements:
   - Enable it with C(callbacks_enabled = rampart.hardening.rampart_score) in ansible.cfg
@@ -25,6 +27,7 @@ from typing import Any
 from ansible.plugins.callback import CallbackBase
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
+SCORING_MODELS = ("rampart-score/1", "rampart-score/2")
 
 
 def find_report(result: Any) -> dict[str, Any] | None:
@@ -32,7 +35,7 @@ def find_report(result: Any) -> dict[str, Any] | None:
     if not isinstance(result, dict):
         return None
     report = result.get("report")
-    if isinstance(report, dict) and report.get("scoring_model") == "rampart-score/1":
+    if isinstance(report, dict) and report.get("scoring_model") in SCORING_MODELS:
         return report
     for item in result.get("results") or []:
         found = find_report(item)
@@ -53,13 +56,19 @@ def format_table(reports: dict[str, dict[str, Any]]) -> list[str]:
             [
                 host,
                 "n/a" if score is None else f"{score:.1f}",
-                overall.get("grade") or "n/a",
+                _grade(overall),
                 *[str(failed.get(sev, 0)) for sev in SEVERITIES],
                 str(len(report.get("errors", []))),
             ]
         )
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     return ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in [header, *rows]]
+
+
+def _grade(overall: dict[str, Any]) -> str:
+    """The grade, with "(incomplete)" when some checks could not be judged (rampart-score/2)."""
+    grade = overall.get("grade") or "n/a"
+    return f"{grade} (incomplete)" if overall.get("incomplete") else grade
 
 
 def _score(report: dict[str, Any]) -> float:

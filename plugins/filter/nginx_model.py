@@ -20,6 +20,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ansible_collections.rampart.hardening.plugins.module_utils.exposure import world_open
+from ansible_collections.rampart.hardening.plugins.module_utils.parsers import ParseError
+from ansible_collections.rampart.hardening.plugins.module_utils.parsers.nginx import parse_rate
+from ansible_collections.rampart.hardening.plugins.module_utils.probes.nginx import ADMIN_PATH, AUTH_PATH
+
 DOCUMENTATION = r"""
 name: nginx_model
 short_description: Effective nginx sites, locations and limits for the rampart nginx role
@@ -46,6 +51,10 @@ options:
     description: Security headers sent on every response of every site.
     type: dict
     required: true
+  user_classes:
+    description: The user's classes (C(rampart_nginx_classes)), to name the variable a bad class value came from.
+    type: dict
+    required: false
 author: Rampart maintainers
 """
 
@@ -79,12 +88,16 @@ POLICY_KEYS = (
     "cors_headers",
     "cors_max_age",
 )
+# Safe by construction: a class (or location) inherits these for every key it leaves out, so a
+# user class without limit_conn still gets a connection limit. Turning a protection off needs an
+# explicit null (``limit_conn: null``, ``rate: null``), which validation refuses unless
+# rampart_nginx_accepted_exceptions accepts the check it would fail (PROTECTIONS).
 POLICY_DEFAULTS: dict[str, Any] = {
-    "rate": None,
-    "burst": 0,
+    "rate": "10r/s",
+    "burst": 20,
     "nodelay": True,
     "zone_size": "10m",
-    "limit_conn": None,
+    "limit_conn": 20,
     "client_max_body_size": "1m",
     "methods": ["GET", "HEAD"],
     "auth_group": None,
@@ -95,6 +108,11 @@ POLICY_DEFAULTS: dict[str, Any] = {
     "cors_headers": ["Authorization", "Content-Type"],
     "cors_max_age": 600,
 }
+# Policy keys whose null turns a protection off, and the check that then fails. Other inputs the
+# audit would fail are refused the same way (see _Builder.refuse): client_max_body_size 0
+# (DOS-03), an admin-looking path without authentication (AUTH-01), an admin/login path not
+# limited below the general locations (DOS-01).
+PROTECTIONS = {"rate": "DOS-01", "limit_conn": "DOS-02"}
 MODIFIERS = ("", "=", "^~", "~", "~*")
 HTTP_METHODS = frozenset(
     {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "PROPFIND", "MKCOL", "COPY", "MOVE"}
@@ -127,6 +145,7 @@ class _Builder:
         classes: dict[str, Any],
         upstreams: list[dict[str, Any]],
         security_headers: dict[str, Any],
+        user_classes: dict[str, Any] | None = None,
     ) -> None:
         self.classes = classes or {}
         self.upstreams = upstreams or []
@@ -136,10 +155,26 @@ class _Builder:
         self.req_zones: dict[str, dict[str, Any]] = {}
         self.cors_maps: list[dict[str, Any]] = []
         self.auth_groups: set[str] = set()
+        self.unprotected: list[dict[str, Any]] = []
+        self.user_classes = user_classes
+        self.rates: list[dict[str, Any]] = []
+        self.origin: dict[str, str] = {}
+        self.defaulted: set[str] = set()
+        self.raw: dict[str, list[Any]] = {}
 
     # ----- helpers -----------------------------------------------------------------
+    def refuse(self, where: str, value: Any, check_id: str, why: str) -> None:
+        """An input the audit would fail: refused unless accepted_exceptions names ``check_id``."""
+        if where in self.defaulted:
+            why += " (the class leaves the key out and inherits this safe default: set it)"
+        entry = {"where": where, "value": value, "check": check_id, "why": why}
+        if entry not in self.unprotected:
+            self.unprotected.append(entry)
+
     def check(self, test: str, where: str, value: Any) -> None:
-        self.values.append({"test": test, "where": where, "value": value})
+        entry = {"test": test, "where": where, "value": value}
+        if entry not in self.values:  # a class's value is checked once, not once per location
+            self.values.append(entry)
 
     def check_headers(self, where: str, headers: Any) -> dict[str, str]:
         if headers is None:
@@ -179,7 +214,9 @@ class _Builder:
                 self.check("host_port", f"{where}.servers[{sindex}]", address if server else server)
                 for param in params:
                     if not _SERVER_PARAM.match(param):
-                        self.errors.append(f"{where}.servers[{sindex}]: {param!r} is not a valid server parameter")
+                        self.errors.append(
+                            f"{where}.servers[{sindex}]: {server!r}: {param!r} is not a valid server parameter"
+                        )
             scheme = upstream.get("scheme", "http")
             if scheme not in ("http", "https"):
                 self.errors.append(f"{where}.scheme: {scheme!r} must be http or https")
@@ -204,11 +241,27 @@ class _Builder:
         return result
 
     # ----- policies ---------------------------------------------------------------------
-    def policy_for(self, class_name: str, location: dict[str, Any]) -> dict[str, Any]:
+    def class_path(self, class_name: str, key: str) -> str:
+        """The variable a class's key came from: the user's classes or the built-in ones."""
+        user = self.user_classes
+        if user is None or key in (user.get(class_name) or {}):
+            return f"rampart_nginx_classes.{class_name}.{key}"
+        return f"rampart_nginx_default_classes.{class_name}.{key}"
+
+    def policy_for(self, class_name: str, location: dict[str, Any], where: str = "") -> dict[str, Any]:
         policy = dict(POLICY_DEFAULTS)
-        policy.update({k: v for k, v in (self.classes.get(class_name) or {}).items() if k in POLICY_KEYS})
+        # Where a bad value is named: the location's key, else its class's key (the one to set when
+        # the class leaves it out and a safe default applies).
+        origin = {k: f"rampart_nginx_classes.{class_name}.{k}" for k in POLICY_KEYS}
+        inherited = {k: v for k, v in (self.classes.get(class_name) or {}).items() if k in POLICY_KEYS}
+        policy.update(inherited)
+        origin.update({k: self.class_path(class_name, k) for k in inherited})
         overrides = {k: location[k] for k in POLICY_KEYS if k in location}
         policy.update(overrides)
+        origin.update({k: f"{where}.{k}" for k in overrides})
+        self.defaulted.update(origin[k] for k in POLICY_KEYS if k not in inherited and k not in overrides)
+        raw_methods = _as_list(policy["methods"])
+        raw_allow = _as_list(policy["allow"])
         methods = [str(m).upper() for m in _as_list(policy["methods"])]
         if "GET" in methods and "HEAD" not in methods:
             methods.append("HEAD")
@@ -219,29 +272,80 @@ class _Builder:
         policy["cors_origins"] = _as_list(policy["cors_origins"])
         policy["cors_headers"] = _as_list(policy["cors_headers"])
         policy["overrides"] = sorted(overrides)
+        self.origin = origin
+        self.raw = {"methods": raw_methods, "allow": raw_allow}
         return policy
 
     def check_policy(self, where: str, policy: dict[str, Any]) -> None:
+        at = self.origin
+        for key, check_id in PROTECTIONS.items():
+            if policy[key] is None:
+                self.refuse(at[key], None, check_id, "turns the protection off")
+        size = policy["client_max_body_size"]
+        if str(size).strip() == "0":
+            self.refuse(at["client_max_body_size"], size, "DOS-03", "means no request body limit at all")
+        for aindex, source in enumerate(self.raw["allow"]):
+            if world_open(source):
+                self.errors.append(
+                    f"{at['allow']}[{aindex}]: {source!r} admits every address, so the allowlist protects"
+                    " nothing; list the client networks (or drop allow)"
+                )
+            else:
+                self.check("cidr", f"{at['allow']}[{aindex}]", source)
         if policy["rate"] is not None:
-            self.check("nginx_rate", f"{where}.rate", policy["rate"])
+            self.check("nginx_rate", at["rate"], policy["rate"])
         burst = policy["burst"]
         if not isinstance(burst, int) or isinstance(burst, bool) or burst < 0:
-            self.errors.append(f"{where}.burst: {burst!r} must be an integer >= 0")
-        self.check("nginx_size", f"{where}.zone_size", policy["zone_size"])
-        self.check("nginx_size", f"{where}.client_max_body_size", policy["client_max_body_size"])
+            self.errors.append(f"{at['burst']}: {burst!r} must be an integer >= 0")
+        self.check("nginx_size", at["zone_size"], policy["zone_size"])
+        self.check("nginx_size", at["client_max_body_size"], size)
         conn = policy["limit_conn"]
         if conn is not None and (not isinstance(conn, int) or isinstance(conn, bool) or conn < 1):
-            self.errors.append(f"{where}.limit_conn: {conn!r} must be an integer >= 1 or null")
-        for method in policy["methods"]:
-            if method not in HTTP_METHODS:
-                self.errors.append(f"{where}.methods: {method!r} is not an HTTP method nginx can limit")
-        for cindex, cidr in enumerate(policy["allow"]):
-            self.check("cidr", f"{where}.allow[{cindex}]", cidr)
+            self.errors.append(f"{at['limit_conn']}: {conn!r} must be an integer >= 1 or null")
+        for mindex, method in enumerate(self.raw["methods"]):
+            if str(method).upper() not in HTTP_METHODS:
+                self.errors.append(f"{at['methods']}[{mindex}]: {method!r} is not an HTTP method nginx can limit")
         group = policy["auth_group"]
         if group is not None and not _IDENT.match(str(group)):
-            self.errors.append(f"{where}.auth_group: {group!r} is not a valid group name ([A-Za-z0-9_-])")
-        self.check("header_value", f"{where}.auth_realm", policy["auth_realm"])
+            self.errors.append(f"{at['auth_group']}: {group!r} is not a valid group name ([A-Za-z0-9_-])")
+        self.check("header_value", at["auth_realm"], policy["auth_realm"])
         self.check_cors(where, policy)
+
+    def check_sensitive(self, where: str, path: Any, class_name: str, policy: dict[str, Any]) -> None:
+        """The audit finds admin and login paths by their path (AUTH-01, DOS-01): so does the role."""
+        text = str(path or "")
+        admin, auth = bool(ADMIN_PATH.search(text)), bool(AUTH_PATH.search(text))
+        if admin and not policy["auth_group"]:
+            why = f"looks like an admin path, but its class {class_name!r} requires no authentication"
+            self.refuse(f"{where}.path", path, "AUTH-01", why)
+        if (admin or auth) and policy["rate"] is None:
+            self.errors.append(
+                f"{self.origin['rate']}: None turns off the rate limit of {text!r}, an admin/login path; the audit"
+                " fails that (DOS-06) and brute-force protection cannot be accepted away: set a strict rate"
+            )
+        try:
+            rate = parse_rate(str(policy["rate"])) if policy["rate"] is not None else None
+        except ParseError:
+            rate = None  # reported by the nginx_rate test
+        if rate is not None:
+            self.rates.append(
+                {"where": self.origin["rate"], "value": policy["rate"], "rate": rate, "sensitive": admin or auth}
+            )
+
+    def check_rates(self) -> None:
+        """Admin and login paths must be limited below every general location (DOS-01)."""
+        general = [r for r in self.rates if not r["sensitive"]]
+        if not general:
+            return
+        ceiling = min(general, key=lambda r: r["rate"])
+        for entry in self.rates:
+            if entry["sensitive"] and entry["rate"] >= ceiling["rate"]:
+                self.refuse(
+                    entry["where"],
+                    entry["value"],
+                    "DOS-01",
+                    f"on an admin/login path is not stricter than {ceiling['value']} of {ceiling['where']}",
+                )
 
     def check_cors(self, where: str, policy: dict[str, Any]) -> None:
         for oindex, origin in enumerate(policy["cors_origins"]):
@@ -333,8 +437,9 @@ class _Builder:
                 f" (got {', '.join(kinds) or 'none'})"
             )
         kind = kinds[0] if kinds else None
-        policy = self.policy_for(class_name, location)
+        policy = self.policy_for(class_name, location, where)
         self.check_policy(where, policy)
+        self.check_sensitive(where, path, class_name, policy)
         if policy["auth_group"]:
             self.auth_groups.add(str(policy["auth_group"]))
         result: dict[str, Any] = {
@@ -368,7 +473,7 @@ class _Builder:
         where = f"rampart_nginx_sites[{index}]"
         names = _as_list(site.get("server_names"))
         if not names:
-            self.errors.append(f"{where}.server_names: a site needs at least one server name")
+            self.errors.append(f"{where}.server_names: {names!r}: a site needs at least one server name")
         for nindex, name in enumerate(names):
             self.check("server_name", f"{where}.server_names[{nindex}]", name)
         site_id = str(site.get("name") or (names[0] if names else f"site{index}"))
@@ -380,7 +485,11 @@ class _Builder:
             self.errors.append(f"{where}.tls.source: {source!r} must be selfsigned, provided or acme")
         cert_name = str(tls.get("cert_name") or (names[0] if names else site_id))
         if not re.match(r"^[A-Za-z0-9*][A-Za-z0-9._*-]{0,252}$", cert_name) or ".." in cert_name:
-            self.errors.append(f"{where}.tls.cert_name: {cert_name!r} is not a safe directory name")
+            # the certificate directory is named after cert_name, or else the first server name
+            cert_where = f"{where}.tls.cert_name" if tls.get("cert_name") else f"{where}.server_names[0]"
+            if not tls.get("cert_name") and not names:
+                cert_where = f"{where}.name"
+            self.errors.append(f"{cert_where}: {cert_name!r} is not a safe directory name (certificates live there)")
         if source == "provided":
             for part in ("certificate", "private_key"):
                 if not (tls.get(part) or tls.get(f"{part}_src")):
@@ -424,6 +533,7 @@ class _Builder:
         upstream_list = self.build_upstreams()
         upstreams = {u["name"]: u for u in upstream_list}
         built = [self.build_site(i, s or {}, upstreams) for i, s in enumerate(_as_list(sites))]
+        self.check_rates()
         all_names: list[str] = [n for s in built for n in s["server_names"]]
         for name in sorted({n for n in all_names if all_names.count(n) > 1}):
             self.errors.append(f"rampart_nginx_sites: server name {name!r} is used by more than one site")
@@ -462,7 +572,8 @@ class _Builder:
             "auth_groups": sorted(self.auth_groups),
             "server_names": all_names,
             "values": self.values,
-            "errors": self.errors,
+            "errors": list(dict.fromkeys(self.errors)),
+            "unprotected": self.unprotected,
         }
 
 
@@ -471,9 +582,14 @@ def nginx_model(
     classes: dict[str, Any],
     upstreams: list[dict[str, Any]],
     security_headers: dict[str, Any],
+    user_classes: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Return the effective model of the nginx role's input (see the module docstring)."""
-    return _Builder(classes, upstreams, security_headers).build(sites)
+    """Return the effective model of the nginx role's input (see the module docstring).
+
+    ``user_classes`` (``rampart_nginx_classes``) lets messages name the variable a class's bad
+    value came from: the user's classes or ``rampart_nginx_default_classes``.
+    """
+    return _Builder(classes, upstreams, security_headers, user_classes).build(sites)
 
 
 def nginx_intent(model: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:

@@ -45,10 +45,11 @@ from ansible_collections.rampart.hardening.plugins.module_utils.render.html impo
 from ansible_collections.rampart.hardening.plugins.module_utils.render.junit import render_junit
 from ansible_collections.rampart.hardening.plugins.module_utils.render.markdown import render_markdown
 from ansible_collections.rampart.hardening.plugins.module_utils.render.sarif import render_sarif
+from ansible_collections.rampart.hardening.plugins.module_utils.scoring import SCORING_MODELS
 
 
 def _report(value: Any, name: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping) or value.get("scoring_model") != "rampart-score/1":
+    if not isinstance(value, Mapping) or value.get("scoring_model") not in SCORING_MODELS:
         raise AnsibleFilterError(f"{name}: expected a Rampart report dict (security_audit's 'report')")
     return value
 

@@ -267,7 +267,7 @@ def _listening(facts: Facts) -> list[tuple[str, str, int]]:
         for line in out.stdout.splitlines():
             cols = line.split()
             if len(cols) >= 5 and cols[4].rpartition(":")[2].isdigit():
-                address, _, port = cols[4].rpartition(":")
+                address, _unused, port = cols[4].rpartition(":")
                 sockets.append((cols[0], address, int(port)))
         return sockets
 

@@ -130,8 +130,12 @@ class Facts:
         root: str = "/",
         intent_dir: str = "/etc/rampart/intent",
         live: dict[str, Result] | None = None,
+        network: Any = None,
     ) -> None:
         self.runner: Runner = runner or subprocess_runner
+        # How on-host login attempts reach services (probes/credentials.py); None: real sockets
+        # when auditing the live host (root "/"), no attempts when auditing a file tree.
+        self.network: Any = network
         self.root = os.fspath(root)
         self.intent_dir = intent_dir
         self.live: dict[str, Result] = dict(live or {})

@@ -393,7 +393,7 @@ def _csp(label: str, pair: tuple[tuple[str, HttpResponse], ...], seen: list[str]
 
 
 def _cookies(label: str, pair: tuple[tuple[str, HttpResponse], ...], seen: list[str]) -> Result:
-    cookies = [v for _, resp in pair for v in resp.header("Set-Cookie")]
+    cookies = [v for _unused, resp in pair for v in resp.header("Set-Cookie")]
     if not cookies:
         return not_applicable(f"{label}: no cookies set", seen)
     weak = [
@@ -405,7 +405,7 @@ def _cookies(label: str, pair: tuple[tuple[str, HttpResponse], ...], seen: list[
 
 
 def _cors(label: str, pair: tuple[tuple[str, HttpResponse], ...], seen: list[str]) -> Result:
-    for _, resp in pair:
+    for _unused, resp in pair:
         origin = " ".join(resp.header("Access-Control-Allow-Origin")).strip()
         creds = " ".join(resp.header("Access-Control-Allow-Credentials")).strip().lower()
         if origin == "*" and creds == "true":
@@ -416,7 +416,7 @@ def _cors(label: str, pair: tuple[tuple[str, HttpResponse], ...], seen: list[str
 
 
 def _banner(label: str, pair: tuple[tuple[str, HttpResponse], ...], seen: list[str]) -> Result:
-    banners = sorted({v for _, resp in pair for v in resp.header("Server") + resp.header("X-Powered-By")})
+    banners = sorted({v for _unused, resp in pair for v in resp.header("Server") + resp.header("X-Powered-By")})
     versioned = [b for b in banners if re.search(r"\d+\.\d+", b)]
     if versioned:
         return failed(f"{label}: version banner {', '.join(versioned)}", seen)
@@ -529,7 +529,7 @@ def allowed_sources_by_port(services: Iterable[Mapping[str, Any]], ports: Iterab
 def port_in(port: int, spec: Any) -> bool:
     """``spec`` is a port number or a "low-high" range (as nftables and the firewall intent write them)."""
     text = str(spec)
-    low, _, high = text.partition("-")
+    low, _unused, high = text.partition("-")
     if not low.isdigit() or (high and not high.isdigit()):
         raise ValueError(f"allowed_services: {text!r} is not a port or a low-high port range")
     return int(low) <= port <= int(high or low)

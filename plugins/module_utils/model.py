@@ -42,6 +42,7 @@ CATEGORIES: tuple[str, ...] = (
     "other_data_services",
     "secrets",
     "ssh_system",
+    "backups",
     "logging",
     "custom",
 )

@@ -13,9 +13,11 @@ from ansible_collections.rampart.hardening.plugins.module_utils.model import (
 )
 from ansible_collections.rampart.hardening.plugins.module_utils.scoring import (
     SCORING_MODEL,
+    SCORING_MODEL_V2,
     CategoryScore,
     OverallScore,
     Scored,
+    check_model,
     score_all,
 )
 
@@ -98,8 +100,8 @@ class Report:
     def sorted_findings(self) -> list[Finding]:
         return sorted(self.findings, key=finding_sort_key)
 
-    def scores(self) -> tuple[dict[str, CategoryScore], OverallScore]:
-        return score_all(finding.scored() for finding in self.findings)
+    def scores(self, model: str = SCORING_MODEL) -> tuple[dict[str, CategoryScore], OverallScore]:
+        return score_all((finding.scored() for finding in self.findings), model)
 
     def to_dict(self) -> dict[str, Any]:
         categories, overall = self.scores()
@@ -110,13 +112,9 @@ class Report:
             "engine": {"name": ENGINE_NAME, "version": self.engine_version},
             "host": self.host,
             "generated_at": self.generated_at,
-            "overall": {
-                "score": overall.score,
-                "grade": overall.grade,
-                "capped_by": overall.capped_by,
-            },
+            "overall": _overall_dict(overall, SCORING_MODEL),
             "categories": {name: _category_dict(cat) for name, cat in categories.items()},
-            "counts": _counts(findings),
+            "counts": _counts([(f.meta.severity.value, f.status.value) for f in findings], SCORING_MODEL),
             "findings": [finding.to_dict() for finding in findings],
             "errors": [
                 {"id": f.meta.id, "title": f.meta.title, "message": f.message}
@@ -125,6 +123,14 @@ class Report:
             ],
             "waivers": [waiver.to_dict() for waiver in self.waivers],
         }
+
+
+def _overall_dict(overall: OverallScore, model: str) -> dict[str, Any]:
+    data: dict[str, Any] = {"score": overall.score, "grade": overall.grade, "capped_by": overall.capped_by}
+    if model == SCORING_MODEL_V2:
+        data["incomplete"] = overall.incomplete
+        data["unjudged"] = overall.unjudged
+    return data
 
 
 def _category_dict(cat: CategoryScore) -> dict[str, Any]:
@@ -136,11 +142,36 @@ def _category_dict(cat: CategoryScore) -> dict[str, Any]:
     }
 
 
-def _counts(findings: list[Finding]) -> dict[str, Any]:
+def _counts(pairs: list[tuple[str, str]], model: str) -> dict[str, Any]:
+    """Totals from (severity, status) pairs; /2 adds the errored checks per severity."""
     failed = {severity.value: 0 for severity in Severity}
+    errored = {severity.value: 0 for severity in Severity}
     status = {state.value: 0 for state in Status}
-    for finding in findings:
-        status[finding.status.value] += 1
-        if finding.status is Status.FAIL:
-            failed[finding.meta.severity.value] += 1
-    return {"total": len(findings), "failed": failed, "status": status}
+    for severity, state in pairs:
+        status[state] += 1
+        if state == Status.FAIL.value:
+            failed[severity] += 1
+        elif state == Status.ERROR.value:
+            errored[severity] += 1
+    counts: dict[str, Any] = {"total": len(pairs), "failed": failed, "status": status}
+    if model == SCORING_MODEL_V2:
+        counts["errored"] = errored
+    return counts
+
+
+def rescore(report: dict[str, Any], model: str = SCORING_MODEL) -> dict[str, Any]:
+    """A copy of a report dict (any model) with its scores recomputed under ``model``.
+
+    Only the findings (category, severity, status) are read, so a ``rampart-score/1``
+    report can be compared with a ``/2`` one; findings and metadata are kept as they are.
+    """
+    check_model(model)
+    findings = list(report.get("findings") or [])
+    items = [Scored(str(f["category"]), Severity(f["severity"]), Status(f["status"])) for f in findings]
+    categories, overall = score_all(items, model)
+    out = dict(report)
+    out["scoring_model"] = model
+    out["overall"] = _overall_dict(overall, model)
+    out["categories"] = {name: _category_dict(cat) for name, cat in categories.items()}
+    out["counts"] = _counts([(str(f["severity"]), str(f["status"])) for f in findings], model)
+    return out

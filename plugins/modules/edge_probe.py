@@ -21,7 +21,10 @@ description:
     startup (expects refusal). An opt-in, bounded burst to see rate limiting engage.
   - Returns RV(live_results) keyed by checklist id, the input of M(rampart.hardening.security_audit).
 author:
-  - Rampart maintainers
+  - Rampart maintainers (@rampart)
+extends_documentation_fragment:
+  - rampart.hardening.attributes
+  - rampart.hardening.attributes.idempotent
 options:
   host:
     description: Address to probe (IP or name). Nothing else is ever contacted.
@@ -91,6 +94,16 @@ options:
   ca_file:
     description: CA bundle on the controller to verify chains with (default the system store).
     type: path
+  ssh_port:
+    description:
+      - SSH port of O(host) to audit with ssh-audit (checklist SSH-03); omitted = no SSH probe.
+      - Runs the controller's ssh-audit twice (a scan and a policy check, a few dozen connections); mind a
+        per-source rate limit on the SSH port.
+    type: int
+  ssh_policy:
+    description: The ssh-audit built-in policy the server must pass (C(ssh-audit -L) lists them).
+    type: str
+    default: Hardened Debian 12 (version 3)
   tls_ciphers:
     description: Enumerate TLS 1.2 cipher suites (one handshake each).
     type: bool
@@ -144,6 +157,8 @@ live_results:
       evidence: ["10.89.0.4:6379 PING -> -NOAUTH Authentication required."]
 """
 
+from typing import Any
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.rampart.hardening.plugins.module_utils.live_probes import (
@@ -152,7 +167,9 @@ from ansible_collections.rampart.hardening.plugins.module_utils.live_probes impo
     allowed_sources_by_port,
     run_edge_probe,
 )
+from ansible_collections.rampart.hardening.plugins.module_utils.live_ssh import ssh03_live
 from ansible_collections.rampart.hardening.plugins.module_utils.parsers.sockets import DATA_PORTS
+from ansible_collections.rampart.hardening.plugins.module_utils.ssh_policy import DEFAULT_POLICY
 
 ARGUMENT_SPEC = {
     "host": {"type": "str", "required": True},
@@ -181,28 +198,39 @@ ARGUMENT_SPEC = {
         "required_if": [("enabled", True, ("url",))],
     },
     "ca_file": {"type": "path"},
+    "ssh_port": {"type": "int"},
+    "ssh_policy": {"type": "str", "default": DEFAULT_POLICY},
     "tls_ciphers": {"type": "bool", "default": True},
     "timeout": {"type": "float", "default": 3},
 }
 
 
-def main() -> None:
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    params = module.params
+def probe(params: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The whole probe from validated parameters (also called in-process by the audit_host action)."""
     target = ProbeTarget(params["host"], timeout=params["timeout"])
     endpoints = [TlsEndpoint(e["port"], e["server_name"], e["expected_fingerprint"]) for e in params["tls_endpoints"]]
+    results = run_edge_probe(
+        target,
+        tls_endpoints=endpoints,
+        urls=params["urls"],
+        redirect_names=params["redirect_names"],
+        ports=params["ports"],
+        allowed_sources=allowed_sources_by_port(params["allowed_services"], params["ports"]),
+        rate_limit=params["rate_limit"],
+        ca_file=params["ca_file"],
+        tls_ciphers=params["tls_ciphers"],
+    )
+    if params.get("ssh_port"):
+        policy = params.get("ssh_policy") or DEFAULT_POLICY
+        ssh = ssh03_live(params["host"], params["ssh_port"], policy, params["timeout"])
+        results["SSH-03"] = {"status": ssh.status.value, "message": ssh.message, "evidence": ssh.evidence}
+    return results
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     try:
-        results = run_edge_probe(
-            target,
-            tls_endpoints=endpoints,
-            urls=params["urls"],
-            redirect_names=params["redirect_names"],
-            ports=params["ports"],
-            allowed_sources=allowed_sources_by_port(params["allowed_services"], params["ports"]),
-            rate_limit=params["rate_limit"],
-            ca_file=params["ca_file"],
-            tls_ciphers=params["tls_ciphers"],
-        )
+        results = probe(module.params)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, live_results=results)

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: security_audit
-short_description: Audit a host against the Rampart checklist and score it (rampart-score/1)
+short_description: Audit a host against the Rampart checklist and score it (rampart-score/2)
 version_added: "0.1.0"
 description:
   - Runs every built-in check of the Rampart checklist whose subject exists on the host (nginx, TLS,
@@ -18,17 +18,20 @@ description:
     written there (only when their content differs).
   - Results of outside-in probes (M(rampart.hardening.edge_probe)) passed as O(live_results) are merged with
     what the configuration says; the worse of the two wins and the finding lists both sources.
-  - Scores follow the versioned model C(rampart-score/1) (see C(docs/audit.md)); each report names its
+  - Scores follow the versioned model C(rampart-score/2) (see C(docs/audit.md)); each report names its
     scoring model and checklist version.
 author:
-  - Rampart maintainers
+  - Rampart maintainers (@rampart)
+extends_documentation_fragment:
+  - rampart.hardening.attributes
+  - rampart.hardening.attributes.idempotent
 options:
   categories:
     description: Only run checks of these categories. All categories when omitted.
     type: list
     elements: str
     choices: [tls, http_headers, rate_limiting, authentication, certificates, network, postgresql, redis,
-              other_data_services, secrets, ssh_system, logging, custom]
+              other_data_services, secrets, ssh_system, backups, logging, custom]
   checks:
     description:
       - Only run these checks. Exact ids (V(TLS-01)) or shell-style patterns (V(TLS-*)).
@@ -87,6 +90,14 @@ options:
   host_label:
     description: Name of the host in the report and for waiver patterns (default the node name).
     type: str
+  probe_facts:
+    description:
+      - Also return RV(probe_facts), what the controller needs to probe this host from the outside (its
+        address, the fingerprints of the certificates nginx serves, the firewall intent's services), so a fleet
+        audit needs one call per host (M(rampart.hardening.audit_host) sets it).
+    type: bool
+    default: false
+    version_added: "0.2.0"
 attributes:
   check_mode:
     support: full
@@ -177,7 +188,10 @@ failed_checks:
   elements: str
   sample: [NET-01, HDR-01]
 errors:
-  description: Checks that could not be evaluated, with the reason.
+  description:
+    - Checks that could not be evaluated, with the reason.
+    - Under C(rampart-score/2) they score like failures of their severity and the grade is incomplete
+      (RV(report) C(overall.incomplete), C(overall.unjudged)).
   returned: always
   type: list
   elements: dict
@@ -195,6 +209,15 @@ changed_files:
   returned: always
   type: list
   elements: str
+probe_facts:
+  description:
+    - C(address) (IPv4 source address of the default route, null without one), C(fingerprints) (SHA-256 of the
+      leaf certificate of every C(ssl_certificate) in C(nginx -T), as openssl prints them) and
+      C(firewall_services) (the C(services) of C(/etc/rampart/intent/firewall.json), empty without it).
+  returned: when O(probe_facts) is true
+  type: dict
+  version_added: "0.2.0"
+  sample: {address: 10.89.0.4, fingerprints: ["AB:CD:..."], firewall_services: [{ports: [443], sources: [any]}]}
 """
 
 import platform
@@ -209,6 +232,7 @@ from ansible_collections.rampart.hardening.plugins.module_utils.engine import (
 )
 from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts
 from ansible_collections.rampart.hardening.plugins.module_utils.model import CATEGORIES
+from ansible_collections.rampart.hardening.plugins.module_utils.probe_targets import probe_facts
 from ansible_collections.rampart.hardening.plugins.module_utils.render.formats import FILENAMES, write_reports
 from ansible_collections.rampart.hardening.plugins.module_utils.scoring import GRADE_ORDER, grade_at_least
 
@@ -224,6 +248,7 @@ ARGUMENT_SPEC = {
     "min_grade": {"type": "str", "choices": list(GRADE_ORDER)},
     "intent_dir": {"type": "path", "default": "/etc/rampart/intent"},
     "host_label": {"type": "str"},
+    "probe_facts": {"type": "bool", "default": False},
 }
 
 
@@ -245,7 +270,9 @@ def run_module(module: AnsibleModule) -> dict:
     if params["dest"]:
         written, changed_files = write_reports(report, params["formats"], params["dest"], dry_run=module.check_mode)
     overall = report["overall"]
+    extra = {"probe_facts": probe_facts(facts)} if params["probe_facts"] else {}
     return {
+        **extra,
         "changed": bool(changed_files),
         "report": report,
         "score": overall["score"],

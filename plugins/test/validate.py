@@ -14,6 +14,9 @@ import ipaddress
 import re
 from typing import Any
 
+from ansible_collections.rampart.hardening.plugins.module_utils.exposure import exposed_bind, wildcard_bind, world_open
+from ansible_collections.rampart.hardening.plugins.module_utils.parsers.sockets import DATA_PORTS
+
 DOCUMENTATION = r"""
 name: validate
 short_description: Input validation tests for Rampart roles
@@ -21,6 +24,10 @@ description:
   - C(cidr), C(ip_address), C(port), C(nginx_rate), C(nginx_size), C(nginx_time),
     C(header_value), C(server_name), C(host_port) and C(strong_secret) test single
     values, for use in C(ansible.builtin.assert) before a role changes anything.
+  - C(world_open) (a source admitting every address, in any spelling), C(wildcard_bind)
+    (a listen address meaning every interface) and C(exposed_bind) (a wildcard or public
+    listen address) share their implementation with the audit's checks, so a role refuses
+    exactly what its audit would fail.
 author: Rampart maintainers
 """
 
@@ -131,12 +138,23 @@ def host_port(value: Any) -> bool:
     if value.startswith("unix:/"):
         return True
     if value.startswith("["):
-        address, _, rest = value[1:].partition("]")
+        address, _unused, rest = value[1:].partition("]")
         return ip_address(address) and (rest == "" or (rest.startswith(":") and port(rest[1:])))
     host, sep, port_text = value.rpartition(":")
     if not sep:
         return server_name(value)
     return server_name(host) and port(port_text)
+
+
+def data_port(value: Any) -> bool:
+    """A database or broker port the audit guards (NET-04), or a ``low-high`` range holding one."""
+    text = str(value).strip()
+    if text.isdigit():
+        return int(text) in DATA_PORTS
+    low, sep, high = text.partition("-")
+    if sep and low.isdigit() and high.isdigit():
+        return any(int(low) <= p <= int(high) for p in DATA_PORTS)
+    return False
 
 
 def strong_secret(value: Any) -> bool:
@@ -159,4 +177,8 @@ class TestModule:
             "server_name": server_name,
             "host_port": host_port,
             "strong_secret": strong_secret,
+            "world_open": world_open,
+            "wildcard_bind": wildcard_bind,
+            "exposed_bind": exposed_bind,
+            "data_port": data_port,
         }

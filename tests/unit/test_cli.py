@@ -45,7 +45,7 @@ def run_cli(root: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple
 
 
 def test_json_output_with_custom_checks(root: Path, capsys) -> None:
-    code, out, _ = run_cli(root, "--categories", "custom", capsys=capsys)
+    code, out, _unused = run_cli(root, "--categories", "custom", capsys=capsys)
     assert code == 0
     report = json.loads(out)
     statuses = {f["id"]: f["status"] for f in report["findings"]}
@@ -66,7 +66,7 @@ def test_waiver_file_and_dest(root: Path, capsys) -> None:
         json.dumps([{"id": "SITE-01", "reason": "legacy image", "expires": "2999-01-01"}])
     )
     dest = root / "out"
-    code, out, _ = run_cli(
+    code, out, _unused = run_cli(
         root,
         "--categories",
         "custom",
@@ -90,7 +90,7 @@ def test_waiver_file_and_dest(root: Path, capsys) -> None:
 
 def test_bad_input_exits_2(root: Path, capsys) -> None:
     (root / "custom.json").write_text(json.dumps([{"id": "X", "title": "t", "severity": "nope", "port": {"port": 1}}]))
-    code, _, err = run_cli(root, capsys=capsys)
+    code, _unused, err = run_cli(root, capsys=capsys)
     assert code == 2
     assert "'severity' must be one of" in err
 

@@ -93,7 +93,11 @@ def test_errors_never_escape(make_facts) -> None:
     assert "not a Result" in by_id["A-03"].message
     data = report.to_dict()
     assert [e["id"] for e in data["errors"]] == ["A-01", "A-02", "A-03"]
-    assert data["overall"]["score"] is None  # errors never count as a pass
+    # rampart-score/2: errors never count as a pass; they score 0 like failures and mark the grade incomplete
+    assert data["overall"]["score"] == 0.0
+    assert data["overall"]["grade"] == "F"
+    assert data["overall"]["incomplete"] is True
+    assert data["overall"]["unjudged"] == 3
 
 
 def test_probe_runs_once_even_when_it_fails() -> None:

@@ -59,12 +59,16 @@ def parse_html(page: str) -> TagCollector:
 def test_markdown_lists_failures_by_severity_with_remediation(sample_report: dict) -> None:
     md = render_markdown(sample_report)
     assert md.startswith("# Rampart security audit: web1.example\n")
-    assert "**Overall: 4.0 / 10, grade F (capped by a failed critical check)**" in md
+    assert (
+        "**Overall: 4.0 / 10, grade F (capped by a failed critical check), "
+        "incomplete: 1 check could not be judged (scored as failures)**"
+    ) in md
     headings = re.findall(r"^### (\S+)", md, re.MULTILINE)
     assert headings == ["NET-01", "RDS-03", "HDR-01", "TLS-07"]
     assert "Fix NET-01 \\| carefully." in md  # pipes escaped
     assert "`rampart.hardening.firewall (tag firewall_rules)`" in md
-    assert "## Errors (not scored, never a pass)" in md
+    assert "## Errors (could not be judged, never a pass)" in md
+    assert "| Could not be judged | 0 | 1 | 0 | 0 | 0 |" in md
     assert "**PG-05**" in md
     assert "| RDS-01 | web\\* | 2030-01-01 | applied |" in md
     assert "| TLS-07 | \\* | 2020-01-01 | expired |" in md
@@ -84,11 +88,11 @@ def test_html_is_self_contained_and_well_formed(sample_report: dict) -> None:
     parser = parse_html(page)
     assert parser.errors == []
     assert parser.stack == []
-    tags = [tag for tag, _ in parser.tags]
+    tags = [tag for tag, _unused in parser.tags]
     assert "script" not in tags
     assert "link" not in tags
     assert "img" not in tags
-    for _, attrs in parser.tags:
+    for _unused, attrs in parser.tags:
         for name in ("src", "href"):
             value = attrs.get(name)
             assert value is None or not value.startswith(("http://", "https://", "//")) or name == "href"

@@ -27,7 +27,7 @@ def test_sample_report_is_valid(sample_report: dict) -> None:
 
 
 def test_sample_report_content(sample_report: dict) -> None:
-    assert sample_report["scoring_model"] == "rampart-score/1"
+    assert sample_report["scoring_model"] == "rampart-score/2"
     assert sample_report["checklist_version"] == "1.0"
     assert sample_report["host"] == "web1.example"
     assert sample_report["generated_at"] == "2025-06-01T12:00:00+00:00"
@@ -47,25 +47,33 @@ def test_sample_report_content(sample_report: dict) -> None:
         "CRT-08",
     ]
     assert sample_report["counts"]["failed"] == {"critical": 2, "high": 0, "medium": 0, "low": 1, "info": 0}
+    assert sample_report["counts"]["errored"] == {"critical": 0, "high": 1, "medium": 0, "low": 0, "info": 0}
     assert [e["id"] for e in sample_report["errors"]] == ["PG-05"]
     assert {w["id"]: w["state"] for w in sample_report["waivers"]} == {"RDS-01": "applied", "TLS-07": "expired"}
     rds03 = next(f for f in sample_report["findings"] if f["id"] == "RDS-03")
     assert rds03["sources"] == ["config", "live"]
     assert rds03["status"] == "fail"
     # Hand-computed: network 0.0 (w10); tls: H pass 5 + L fail 0 = 5/6 -> 8.3 (w6);
-    # http_headers: H partial 2.5 + M pass 2 = 4.5/7 -> 6.4 (w7); postgresql 10.0 (w10, PG-05 error excluded);
+    # http_headers: H partial 2.5 + M pass 2 = 4.5/7 -> 6.4 (w7);
+    # postgresql: C pass 10 + H error 0 (rampart-score/2: an error scores like a failure) = 10/15 -> 6.7 (w15);
     # redis: RDS-01 waived, RDS-03 fail -> 0.0 (w10); ssh_system 10.0 (w5); certificates n/a.
-    # mean = (0*10 + 8.3*6 + 6.4*7 + 10*10 + 0*10 + 10*5) / 48 = 244.6/48 = 5.10 -> capped 4.0 (failed critical).
+    # mean = (0*10 + 8.3*6 + 6.4*7 + 6.7*15 + 0*10 + 10*5) / 53 = 245.1/53 = 4.62 -> capped 4.0 (failed critical).
     assert {k: v["score"] for k, v in sample_report["categories"].items()} == {
         "certificates": None,
         "http_headers": 6.4,
         "network": 0.0,
-        "postgresql": 10.0,
+        "postgresql": 6.7,
         "redis": 0.0,
         "ssh_system": 10.0,
         "tls": 8.3,
     }
-    assert sample_report["overall"] == {"score": 4.0, "grade": "F", "capped_by": "critical"}
+    assert sample_report["overall"] == {
+        "score": 4.0,
+        "grade": "F",
+        "capped_by": "critical",
+        "incomplete": True,
+        "unjudged": 1,
+    }
 
 
 def test_schema_rejects_a_broken_report(sample_report: dict) -> None:
@@ -83,7 +91,13 @@ def test_schema_rejects_a_broken_report(sample_report: dict) -> None:
 def test_empty_audit_is_valid(make_facts) -> None:
     report = run_audit(make_facts(), host="empty", available=[]).to_dict()
     validate(report)
-    assert report["overall"] == {"score": None, "grade": None, "capped_by": None}
+    assert report["overall"] == {
+        "score": None,
+        "grade": None,
+        "capped_by": None,
+        "incomplete": False,
+        "unjudged": 0,
+    }
 
 
 def test_report_is_deterministic(make_facts, sample_check_list: list) -> None:

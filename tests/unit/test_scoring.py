@@ -1,4 +1,8 @@
-"""rampart-score/1 against examples computed by hand (the arithmetic is in each docstring)."""
+"""rampart-score/2 (and /1 where they differ) against examples computed by hand.
+
+The arithmetic is in each docstring. Under /2 an error scores 0 and caps like a failure of
+its severity; under /1 it was left out of the score.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,9 @@ import pytest
 
 from ansible_collections.rampart.hardening.plugins.module_utils.model import Severity, Status
 from ansible_collections.rampart.hardening.plugins.module_utils.scoring import (
+    SCORING_MODEL,
     Scored,
+    check_model,
     grade_at_least,
     grade_for,
     score_all,
@@ -52,19 +58,95 @@ def test_cap_does_not_raise_a_lower_score() -> None:
     assert cat.capped_by is None
 
 
-def test_not_applicable_and_errors_are_excluded() -> None:
-    """H error and C n/a leave only M pass -> 10.0; counts still list them."""
+V1 = "rampart-score/1"
+
+
+def test_current_model_is_v2() -> None:
+    assert SCORING_MODEL == "rampart-score/2"
+    with pytest.raises(ValueError, match="unknown scoring model"):
+        check_model("rampart-score/3")
+
+
+def test_error_scores_like_a_failure_and_not_applicable_is_excluded() -> None:
+    """H error 0 + C n/a (out) + M pass 2 = 2 of 7 -> 2.857 -> 2.9 (below the 7.0 cap)."""
     cat = score_category("postgresql", items("postgresql", (H, E), (C, NA), (M, P)))
-    assert cat.score == 10.0
-    assert cat.weight == 2
+    assert cat.score == 2.9
+    assert cat.weight == 7
     assert cat.counts["error"] == 1
     assert cat.counts["not_applicable"] == 1
+    assert cat.unjudged == 1
 
 
-def test_an_errored_high_does_not_cap() -> None:
-    cat = score_category("ssh_system", items("ssh_system", (H, E), (M, P)))
-    assert cat.capped_by is None
+def test_v1_left_errors_out_of_the_score() -> None:
+    """/1: H error and C n/a leave only M pass -> 10.0 (the blind spot /2 closes)."""
+    cat = score_category("postgresql", items("postgresql", (H, E), (C, NA), (M, P)), V1)
+    assert cat.score == 10.0
+    assert cat.weight == 2
     assert cat.failed_high == 0
+
+
+def test_an_errored_high_caps_like_a_failed_one() -> None:
+    """C pass 10 + C pass 10 + H error 0 = 20 of 25 -> 8.0, capped to 7.0 by the errored high."""
+    cat = score_category("redis", items("redis", (C, P), (C, P), (H, E)))
+    assert cat.score == 7.0
+    assert cat.capped_by == "high"
+    assert cat.failed_high == 1
+    assert score_category("redis", items("redis", (C, P), (C, P), (H, E)), V1).score == 10.0
+
+
+def test_an_errored_critical_caps_at_four() -> None:
+    """C error 0 + 3 x C pass 30 + 2 x H pass 10 = 40 of 50 -> 8.0, capped to 4.0."""
+    cat = score_category("network", items("network", (C, E), (C, P), (C, P), (C, P), (H, P), (H, P)))
+    assert cat.score == 4.0
+    assert cat.capped_by == "critical"
+
+
+def test_errors_cap_the_overall_and_deny_a_plus() -> None:
+    """tls: 10 x M pass 20 + H error 0 = 20 of 25 -> 8.0, capped 7.0 (w 25).
+
+    ssh_system: 20 x H pass -> 10.0 (w 100). overall (7.0*25 + 10*100)/125 = 9.4, capped to
+    7.0 by the errored high: grade C, incomplete with 1 unjudged check. Under /1 the same
+    host scored 10.0 / A+ because the error vanished.
+    """
+    results = items("tls", *([(M, P)] * 10), (H, E)) + items("ssh_system", *([(H, P)] * 20))
+    cats, overall = score_all(results)
+    assert cats["tls"].score == 7.0
+    assert overall.score == 7.0
+    assert overall.capped_by == "high"
+    assert overall.grade == "C"
+    assert overall.incomplete
+    assert overall.unjudged == 1
+    _unused, old = score_all(results, V1)
+    assert (old.score, old.grade) == (10.0, "A+")
+
+
+def test_errored_critical_anywhere_caps_overall_at_four() -> None:
+    """redis: C error 0 + C pass 10 = 10 of 20 -> 5.0 -> capped 4.0 (w 20);
+    ssh_system 8 x H pass 10.0 (w 40): mean (80 + 400)/60 = 8.0 -> capped 4.0, F, incomplete."""
+    cats, overall = score_all(items("redis", (C, E), (C, P)) + items("ssh_system", *([(H, P)] * 8)))
+    assert cats["redis"].score == 4.0
+    assert overall.score == 4.0
+    assert overall.capped_by == "critical"
+    assert overall.grade == "F"
+    assert overall.unjudged == 1
+
+
+def test_only_errors_score_zero_not_nothing() -> None:
+    """Every check in error: 0 of 15 -> 0.0, F, incomplete (under /1: no score at all)."""
+    cats, overall = score_all(items("tls", (H, E), (H, E), (H, E)))
+    assert cats["tls"].score == 0.0
+    assert (overall.score, overall.grade, overall.unjudged) == (0.0, "F", 3)
+    _unused, old = score_all(items("tls", (H, E), (H, E), (H, E)), V1)
+    assert old.score is None
+
+
+def test_errored_low_and_info_do_not_cap() -> None:
+    """L error 0 + M pass 2 + INFO error (weight 0) = 2 of 3 -> 6.7; no cap; still incomplete."""
+    cats, overall = score_all(items("logging", (L, E), (M, P), (INFO, E)))
+    assert cats["logging"].score == 6.7
+    assert cats["logging"].capped_by is None
+    assert overall.grade == "C"
+    assert overall.unjudged == 2
 
 
 def test_info_only_category_has_no_score() -> None:

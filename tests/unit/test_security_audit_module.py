@@ -43,7 +43,7 @@ def adhoc(module: str, args: dict, *extra: str) -> dict:
     )
     # The JSON callback's document comes first; aggregate callbacks enabled by an
     # ansible.cfg (the repo's enables the score table) may print after it.
-    data, _ = json.JSONDecoder().raw_decode(proc.stdout, proc.stdout.index("{"))
+    data, _unused = json.JSONDecoder().raw_decode(proc.stdout, proc.stdout.index("{"))
     return data["plays"][0]["tasks"][0]["hosts"]["localhost"]
 
 
@@ -121,7 +121,7 @@ def test_write_reports_only_rewrites_changed_content(sample_report: dict, tmp_pa
     targets, changed = write_reports(sample_report, ["json", "markdown"], str(tmp_path))
     assert changed == []
     sample_report["host"] = "other"
-    _, changed = write_reports(sample_report, ["json"], str(tmp_path), dry_run=True)
+    _unused, changed = write_reports(sample_report, ["json"], str(tmp_path), dry_run=True)
     assert changed == [str(tmp_path / "report.json")]
     assert json.loads((tmp_path / "report.json").read_text())["host"] == "web1.example"
 
@@ -146,5 +146,9 @@ def test_callback_table(sample_report: dict) -> None:
     good["overall"] = {"score": 9.8, "grade": "A+", "capped_by": None}
     lines = format_table({"web1": sample_report, "db1": good})
     assert lines[0].split() == ["HOST", "SCORE", "GRADE", "CRIT", "HIGH", "MEDI", "LOW", "INFO", "ERRORS"]
-    assert lines[1].split() == ["web1", "4.0", "F", "2", "0", "0", "1", "0", "1"]  # worst first
-    assert lines[2].split()[:3] == ["db1", "9.8", "A+"]
+    # worst first; PG-05 is in error, so the grade is marked incomplete (rampart-score/2)
+    assert lines[1].split() == ["web1", "4.0", "F", "(incomplete)", "2", "0", "0", "1", "0", "1"]
+    assert lines[2].split()[:3] == ["db1", "9.8", "A+"]  # complete: no marker
+    old = json.loads(json.dumps(sample_report))
+    old["scoring_model"] = "rampart-score/1"
+    assert find_report({"report": old}) is old  # /1 reports are still tabled

@@ -147,4 +147,8 @@ def test_every_test_is_exported() -> None:
         "server_name",
         "host_port",
         "strong_secret",
+        "world_open",
+        "wildcard_bind",
+        "exposed_bind",
+        "data_port",
     }

@@ -41,7 +41,7 @@ def test_waiver_turns_fail_into_not_applicable_and_lifts_the_cap(make_facts) -> 
     assert finding["waived_status"] == "fail"
     # Only RDS-05 (high, pass) is scored now: 10.0, and no failed critical remains.
     assert data["categories"]["redis"]["score"] == 10.0
-    assert data["overall"] == {"score": 10.0, "grade": "A+", "capped_by": None}
+    assert data["overall"] == {"score": 10.0, "grade": "A+", "capped_by": None, "incomplete": False, "unjudged": 0}
     assert data["waivers"] == [{**waiver, "state": "applied"}]
 
 

@@ -366,6 +366,25 @@ def burst(ip: str, url: str, count: int) -> list[str]:
     return must_run(CLIENT, cmd).split()
 
 
+def test_user_class_without_limit_conn_inherits_the_default_limit(proxy_ip: str) -> None:
+    # Class "reports" sets no limit_conn (and a rate far above this test), so the safe default
+    # of 20 connections per client applies: 30 slow downloads at once, 20 are served and the
+    # rest are refused at once with limit_conn_status 429.
+    host = APP
+    cmd = (
+        f"curl -sk --http1.1 --resolve {host}:443:{proxy_ip} -o /dev/null -w '%{{http_code}}\\n' "
+        "--limit-rate 50k --max-time 6 --parallel --parallel-immediate --parallel-max 30 "
+        f"'https://{host}/reports/big.bin?[1-30]'"
+    )
+    codes = CLIENT.run(cmd).stdout.split()  # rc 28: the served downloads are cut by --max-time
+    assert len(codes) == 30, codes
+    assert codes.count("429") == 10, codes
+    assert codes.count("200") == 20, codes
+    effective = must_run(PROXY, "nginx -T 2>/dev/null")
+    block = effective.split("location /reports/ {", 1)[1].split("\n    }", 1)[0]
+    assert "limit_conn rampart_conn 20;" in block
+
+
 def test_api_burst_beyond_rate_and_burst_gets_429(proxy_ip: str) -> None:
     codes = burst(proxy_ip, f"https://{APP}/api/", 60)  # api: 10r/s, burst 20
     assert codes.count("429") >= 20, codes

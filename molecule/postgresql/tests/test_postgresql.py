@@ -1,7 +1,9 @@
 """rampart.hardening.postgresql, tested from other hosts with a real psql.
 
-The app host is declared in pg_hba (appdb as app and app_ro, otherdb as other_owner);
-the other host is not declared anywhere. Passwords come from the controller's credentials
+The app host is declared in pg_hba (appdb as app and app_ro); otherdb is open to every
+address on purpose (an accepted exception, PG-02); the other host is not declared anywhere.
+The converge also proves that the same world-open rule without the acceptance is refused
+before any change. Passwords come from the controller's credentials
 directory, where the role stored the ones it generated.
 """
 
@@ -252,7 +254,28 @@ def test_intent_file_describes_what_was_declared() -> None:
         ("appdb", "app_ro", "hostssl", "scram-sha-256"),
         ("otherdb", "other_owner", "hostssl", "scram-sha-256"),
     }
-    assert all(e["source"].startswith(app_ip) for e in remote)
+    assert all(e["source"].startswith(app_ip) for e in remote if e["database"] == "appdb")
+    assert [e["source"] for e in remote if e["database"] == "otherdb"] == ["0.0.0.0/0"]
+    assert intent["accepted_exceptions"] == {"PG-02": {"reason": "otherdb is a public demo database"}}
+
+
+def test_accepted_world_open_rule_admits_an_undeclared_host_over_tls_only() -> None:
+    # The accepted exception was really applied: the other host, declared nowhere, gets in
+    # to otherdb (with its password, over TLS) but still not to appdb.
+    ok = psql(OTHER, "other_owner", password("other_owner"), "SELECT current_user", dbname="otherdb")
+    assert ok.rc == 0, ok.stderr
+    assert ok.stdout.strip() == "other_owner"
+    clear = psql(OTHER, "other_owner", password("other_owner"), "SELECT 1", dbname="otherdb", sslmode="disable")
+    assert clear.rc != 0
+    assert "no pg_hba.conf entry" in clear.stderr
+
+
+def test_audit_lists_the_world_open_rule_as_an_accepted_exception_not_a_pass() -> None:
+    finding = json.loads((EPHEMERAL / "pg02-finding.json").read_text())
+    assert finding["status"] == "not_applicable"
+    assert "accepted exception" in finding["message"]
+    assert "otherdb is a public demo database" in finding["message"]
+    assert any("otherdb other_owner 0.0.0.0/0" in item for item in finding["evidence"])
 
 
 def test_no_generated_password_in_the_ansible_output() -> None:

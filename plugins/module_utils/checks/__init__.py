@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ansible_collections.rampart.hardening.plugins.module_utils.checks import (  # noqa: F401
     authentication,
+    backups,
     certificates,
     http_headers,
     logging,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ansible_collections.rampart.hardening.plugins.module_utils.checks.common import judge
+from ansible_collections.rampart.hardening.plugins.module_utils.exposure import accept_declared
 from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts, ProbeError
 from ansible_collections.rampart.hardening.plugins.module_utils.model import Result, not_applicable
 from ansible_collections.rampart.hardening.plugins.module_utils.parsers import ParseError
@@ -89,7 +90,8 @@ def auth_admin_paths(facts: Facts) -> Result:
             problems.append(f"{context.label()}: reachable without authentication")
     missing = declared - {location_path(c) for c in contexts}
     problems += [f"declared admin path {path} not found in nginx config" for path in sorted(missing)]
-    return judge("every admin location requires authentication", problems, minor, seen)
+    result = judge("every admin location requires authentication", problems, minor, seen)
+    return accept_declared(intent(facts, "nginx"), "AUTH-01", result)  # rampart_nginx_accepted_exceptions
 
 
 def _htpasswd_problems(facts: Facts, path: str) -> tuple[list[str], list[str]]:

@@ -12,9 +12,11 @@ import re
 from collections.abc import Callable
 
 from ansible_collections.rampart.hardening.plugins.module_utils.checks.common import judge
+from ansible_collections.rampart.hardening.plugins.module_utils.exposure import accept_declared
 from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts
 from ansible_collections.rampart.hardening.plugins.module_utils.model import Result, not_applicable
 from ansible_collections.rampart.hardening.plugins.module_utils.parsers.nginx import Context, Directive, is_tls_server
+from ansible_collections.rampart.hardening.plugins.module_utils.probes import intent
 from ansible_collections.rampart.hardening.plugins.module_utils.probes.nginx import (
     nginx,
     public_servers,
@@ -107,7 +109,8 @@ def hdr_hsts(facts: Facts) -> Result:
     pass: Strict-Transport-Security max-age ≥ 63072000 with `always`; partial: max-age ≥ 15768000 or no
     `always`; fail: missing or max-age < 15768000.
     """
-    return _evaluate(facts, True, f"HSTS max-age ≥ {HSTS_GOOD} with always everywhere", _hsts)
+    result = _evaluate(facts, True, f"HSTS max-age ≥ {HSTS_GOOD} with always everywhere", _hsts)
+    return accept_declared(intent(facts, "nginx"), "HDR-01", result)  # rampart_nginx_accepted_exceptions
 
 
 def _simple_header(name: str, valid: Callable[[str], bool]) -> Callable[[Context], list[Finding]]:

@@ -7,6 +7,7 @@ import re
 from ansible_collections.rampart.hardening.plugins.module_utils.checks.common import judge
 from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts
 from ansible_collections.rampart.hardening.plugins.module_utils.model import Result, not_applicable
+from ansible_collections.rampart.hardening.plugins.module_utils.probes import intent
 from ansible_collections.rampart.hardening.plugins.module_utils.probes.files import glob_all, mode_findings
 from ansible_collections.rampart.hardening.plugins.module_utils.probes.nginx import nginx
 from ansible_collections.rampart.hardening.plugins.module_utils.probes.systemd import active
@@ -30,6 +31,19 @@ SHIPPERS = (
     "alloy.service",
 )
 FORWARD_RULE = re.compile(r'(^\s*[^#\s].*\s@@?[\w.\[\]:-]+|type\s*=\s*"omfwd")', re.M)
+UPLOAD_CONFS = (
+    "/etc/systemd/journal-upload.conf",
+    "/etc/systemd/journal-upload.conf.d/*.conf",
+    "/run/systemd/journal-upload.conf.d/*.conf",
+    "/usr/lib/systemd/journal-upload.conf.d/*.conf",
+)
+UPLOAD_KEY = re.compile(r"^\s*(URL|TrustedCertificateFile)\s*=\s*(\S*)", re.M)
+# rsyslog TLS: RainerScript streamDriver="gtls"/"ossl" with mode 1, or the legacy $ActionSendStreamDriver* lines.
+RSYSLOG_TLS_DRIVER = re.compile(
+    r'(?i)(streamdriver\s*=\s*"(gtls|ossl)"|\$DefaultNetstreamDriver\s+(gtls|ossl)|'
+    r'defaultnetstreamdriver\s*=\s*"(gtls|ossl)")'
+)
+RSYSLOG_TLS_MODE = re.compile(r'(?i)(streamdrivermode\s*=\s*"1"|\$ActionSendStreamDriverMode\s+1)')
 
 
 @check(
@@ -111,21 +125,53 @@ def log_audit_trail(facts: Facts) -> Result:
     category="logging",
     severity="low",
     rationale="Logs kept only on the host can be wiped by whoever compromises it.",
-    remediation="Forward with rsyslog ('*.* @@loghost:6514' with TLS), systemd-journal-upload, or an agent "
-    "(vector, fluent-bit, promtail).",
-    references=(f"{CIS} 6.1.x",),
+    remediation="Ship over TLS: systemd-journal-upload with an https URL and TrustedCertificateFile (the "
+    "rampart baseline role, rampart_baseline_log_host), rsyslog '*.* @@loghost:6514' with the gtls stream driver "
+    "in mode 1, or an agent (vector, fluent-bit, promtail).",
+    references=(f"{CIS} 6.1.x", "https://www.freedesktop.org/software/systemd/man/latest/journal-upload.conf.html"),
+    fix_role="baseline",
+    fix_tag="baseline_logging",
 )
 def log_shipping(facts: Facts) -> Result:
-    """Inspects: Shipping agents (journal-upload, vector, fluent-bit, promtail, filebeat, alloy) and rsyslog
-    forwarding rules.
+    """Inspects: systemd-journal-upload (active, and URL/TrustedCertificateFile in journal-upload.conf and its
+    drop-ins), rsyslog forwarding rules and their stream driver, other agents (vector, fluent-bit, promtail,
+    filebeat, alloy); the baseline intent's declared log host.
 
-    pass: one active; fail otherwise.
+    pass: journal-upload over verified https, rsyslog forwarding over TLS, or an agent active; partial: shipped
+    without TLS, without verifying the log host, or to a URL not in the config files; fail: nothing ships.
     """
-    shippers = [u for u in SHIPPERS if active(facts, u)]
-    if shippers:
-        return judge("logs shipped off-host", [], seen=shippers)
+    if active(facts, "systemd-journal-upload.service"):
+        minor, seen = _upload_findings(facts)
+        return judge("journal shipped over verified TLS", [], minor, seen)
+    agents = [u for u in SHIPPERS if active(facts, u)]
+    if agents:
+        return judge("logs shipped off-host by an agent", [], seen=[*agents, "agent transport not assessed"])
     if active(facts, "rsyslog.service"):
-        forwarding = [p for p in glob_all(facts, RSYSLOG_CONFS) if FORWARD_RULE.search(facts.read_text(p) or "")]
+        paths = glob_all(facts, RSYSLOG_CONFS)
+        texts = {p: facts.read_text(p) or "" for p in paths}
+        forwarding = [p for p, text in texts.items() if FORWARD_RULE.search(text)]
         if forwarding:
-            return judge("rsyslog forwards logs", [], seen=forwarding)
-    return judge("", ["no log shipping agent or rsyslog forwarding rule found"])
+            joined = "\n".join(texts.values())
+            tls = RSYSLOG_TLS_DRIVER.search(joined) and RSYSLOG_TLS_MODE.search(joined)
+            minor = [] if tls else ["rsyslog forwards logs in clear text (no gtls/ossl stream driver in mode 1)"]
+            return judge("rsyslog forwards logs over TLS", [], minor, forwarding)
+    declared = str(intent(facts, "baseline").get("log_host") or "")
+    problem = f"the declared log host {declared} receives nothing" if declared else "no log shipping configured"
+    return judge("", [f"{problem}: no active journal-upload, agent or rsyslog forwarding rule"])
+
+
+def _upload_findings(facts: Facts) -> tuple[list[str], list[str]]:
+    settings: dict[str, str] = {}
+    for path in glob_all(facts, UPLOAD_CONFS):
+        for key, val in UPLOAD_KEY.findall(facts.read_text(path) or ""):
+            settings[key] = val
+    url = settings.get("URL", "")
+    trust = settings.get("TrustedCertificateFile", "")
+    seen = [f"systemd-journal-upload active, URL={url or '-'}, TrustedCertificateFile={trust or '(default)'}"]
+    if not url:
+        return ["systemd-journal-upload has no URL in its configuration files"], seen
+    if url.lower().startswith("http://"):
+        return [f"journal shipped without TLS ({url})"], seen
+    if trust.lower() == "all":
+        return ["journal-upload does not verify the log host (TrustedCertificateFile=all)"], seen
+    return [], seen

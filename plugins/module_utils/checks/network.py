@@ -305,16 +305,21 @@ def net_docker(facts: Facts) -> Result:
     remediation="Set these sysctls in /etc/sysctl.d/60-rampart.conf (ansible.posix.sysctl) and reload with "
     "'sysctl --system'; declare forwarding in the firewall intent if the host routes.",
     references=(f"{CIS} 3.3.x",),
-    # No role of the collection manages kernel parameters yet, so there is no fix hint.
+    fix_role="baseline",
+    fix_tag="baseline_sysctl",
 )
 def net_sysctls(facts: Facts) -> Result:
     """Inspects: 17 network sysctls (forwarding, rp_filter, redirects, source routing, syncookies, log_martians).
 
-    pass: all hardened (forwarding allowed when declared or Docker present); partial: only
-    rp_filter/send_redirects/secure_redirects/log_martians off; fail: forwarding, redirects, source routing or
-    syncookies.
+    pass: all hardened (forwarding allowed when declared in the firewall or baseline intent, or Docker present);
+    partial: only rp_filter/send_redirects/secure_redirects/log_martians off; fail: forwarding, redirects, source
+    routing or syncookies. Judged inside a container too: these live in its own network namespace.
     """
-    forwarding_declared = bool(intent(facts, "firewall").get("forwarding")) or _docker_present(facts, None)
+    forwarding_declared = (
+        bool(intent(facts, "firewall").get("forwarding"))
+        or bool(intent(facts, "baseline").get("forwarding"))
+        or _docker_present(facts, None)
+    )
     problems, minor, seen = [], [], []
     for key, expected, severe in NETWORK_SYSCTLS:
         current = value(facts, key)

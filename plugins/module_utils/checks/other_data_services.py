@@ -121,7 +121,7 @@ def odb_clickhouse(facts: Facts) -> Result:
     has_password, local_only = _clickhouse_default_user(docs)
     if not (has_password or local_only):
         problems.append("user 'default' has no password and is not limited to localhost")
-    return judge("default user protected, listen_host specific", problems, seen=[p for p, _ in docs])
+    return judge("default user protected, listen_host specific", problems, seen=[p for p, _unused in docs])
 
 
 def _mysql_present(facts: Facts) -> bool:

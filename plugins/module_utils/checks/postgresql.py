@@ -1,14 +1,21 @@
-"""PostgreSQL pack (PG-01..09), from one psql snapshot plus per-database privileges."""
+"""PostgreSQL pack (PG-01..10), from one psql snapshot plus per-database privileges."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections import Counter
 from datetime import date
 
 from ansible_collections.rampart.hardening.plugins.module_utils.checks.common import as_list, judge
+from ansible_collections.rampart.hardening.plugins.module_utils.exposure import (
+    accepted_exceptions,
+    accepted_result,
+    world_open,
+)
 from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts
 from ansible_collections.rampart.hardening.plugins.module_utils.model import Result, not_applicable
+from ansible_collections.rampart.hardening.plugins.module_utils.parsers.pg_hba import HbaRule
 from ansible_collections.rampart.hardening.plugins.module_utils.probes import intent, now
 from ansible_collections.rampart.hardening.plugins.module_utils.probes.files import describe
 from ansible_collections.rampart.hardening.plugins.module_utils.probes.postgresql import PgFacts, postgresql
@@ -94,9 +101,12 @@ def pg_listen(facts: Facts) -> Result:
     fix_tag="postgresql_hba",
 )
 def pg_hba_methods(facts: Facts) -> Result:
-    """Inspects: pg_hba_file_rules (as the server loaded them).
+    """Inspects: pg_hba_file_rules (as the server loaded them) and the postgresql intent.
 
-    pass: no trust/password; partial: local rules not using peer; fail: trust or password anywhere.
+    pass: no trust/password, no remote rule open to the world; partial: local rules not using peer;
+    fail: trust or password anywhere, or a remote rule from 0.0.0.0/0, ::/0 or all (any spelling);
+    not_applicable: the only deviation is world-open rules the intent declares and accepts
+    (accepted_exceptions PG-02), listed with the reason.
     """
     pg, skip = _pg_or_na(facts)
     if skip:
@@ -107,7 +117,45 @@ def pg_hba_methods(facts: Facts) -> Result:
         for r in pg.hba
         if r.type == "local" and r.method not in ("peer", "reject", "trust", "password")
     ]
-    return judge("no trust/password rules; local uses peer", problems, minor, [r.evidence() for r in pg.hba])
+    declared = _pg_intent_world_rules(facts)
+    world = [r for r in pg.hba if r.type != "local" and r.method != "reject" and world_open(r.address)]
+    accepted = [r for r in world if r.method not in ("trust", "password") and _pg_declared(r, declared)]
+    problems += [f"{r.evidence()}: open to every address" for r in world if r not in accepted]
+    exception = accepted_exceptions(intent(facts, "postgresql")).get("PG-02")
+    seen = [r.evidence() for r in pg.hba]
+    if accepted and exception is None:
+        problems += [f"{r.evidence()}: open to every address (declared, but not accepted)" for r in accepted]
+    elif accepted and not problems and not minor:
+        return accepted_result("PG-02", exception, [f"{r.evidence()}: open to every address" for r in accepted], seen)
+    elif accepted:
+        seen = [f"accepted exception: {r.evidence()}" for r in accepted] + seen
+    return judge("no trust/password rules; local uses peer; no world-open rule", problems, minor, seen)
+
+
+def _pg_intent_world_rules(facts: Facts) -> list[tuple[str, str, str]]:
+    """(database, user, source) of the intent's remote rules that are open to the world."""
+    remote = (intent(facts, "postgresql").get("hba") or {}).get("remote") or []
+    return [
+        (str(e.get("database")), str(e.get("user")), str(e.get("source")))
+        for e in remote
+        if isinstance(e, dict) and world_open(str(e.get("source")))
+    ]
+
+
+def _pg_declared(rule: HbaRule, declared: list[tuple[str, str, str]]) -> bool:
+    """The rule is exactly one the role declared (same database, user and network)."""
+    for database, user, source in declared:
+        same_net = world_open(rule.address) and _same_network(rule.address or "", source)
+        if rule.databases == (database,) and rule.users == (user,) and same_net:
+            return True
+    return False
+
+
+def _same_network(address: str, source: str) -> bool:
+    try:
+        return ipaddress.ip_network(address, strict=False) == ipaddress.ip_network(source, strict=False)
+    except ValueError:
+        return address.strip().lower() == source.strip().lower()
 
 
 @check(
@@ -358,3 +406,39 @@ def pg_version(facts: Facts) -> Result:
         return judge("", [f"PostgreSQL {pg.major} reached end-of-life on {end}"], seen=seen)
     soon = [f"PostgreSQL {pg.major} reaches end-of-life on {end}"] if (end - today).days < 180 else []
     return judge(f"PostgreSQL {pg.major} supported until {end}", [], soon, seen)
+
+
+@check(
+    id="PG-10",
+    title="PostgreSQL configuration on disk loads without errors",
+    category="postgresql",
+    severity="high",
+    rationale="A pg_hba.conf line or a postgresql.conf setting the server refuses is ignored by a reload, so "
+    "the running server looks fine, but the next restart or reboot fails to start it (an invalid pg_hba.conf "
+    "stops the postmaster). Rampart addition to the checklist.",
+    remediation="Fix the lines named in the evidence (see pg_hba_file_rules and pg_file_settings), then "
+    "reload; apply changes through the postgresql role, which validates before it reloads.",
+    references=(
+        "Rampart addition to the checklist (not in CHECKLIST.md 1.0)",
+        f"{PG_DOCS}/view-pg-hba-file-rules.html",
+        f"{PG_DOCS}/view-pg-file-settings.html",
+    ),
+    fix_role="postgresql",
+    fix_tag="postgresql",
+)
+def pg_config_loads(facts: Facts) -> Result:
+    """Inspects: pg_hba_file_rules rows with an error, pg_file_settings rows with an error, pending restarts.
+
+    pass: every pg_hba line and setting on disk loads (settings waiting for a restart are listed and judged by
+    the other checks at their value on disk); fail: any line the server refuses; n/a: no PostgreSQL.
+    """
+    pg, skip = _pg_or_na(facts)
+    if skip:
+        return skip
+    problems = [f"{e.evidence()} (refused by the server)" for e in pg.hba_errors]
+    problems += [f"{line} (refused by the server)" for line in pg.file_errors]
+    seen = [f"{len(pg.hba)} pg_hba lines load"]
+    if pg.server_error:
+        seen.insert(0, f"server not asked ({pg.server_error}): judged the files on disk")
+    seen += [f"{name}: running '{run}', on disk '{disk}' (pending restart)" for name, (run, disk) in pg.pending.items()]
+    return judge("pg_hba.conf and the configuration files load without errors", problems, seen=seen)

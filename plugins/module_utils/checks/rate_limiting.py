@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ansible_collections.rampart.hardening.plugins.module_utils.checks.common import judge
+from ansible_collections.rampart.hardening.plugins.module_utils.exposure import accept_declared
 from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts
 from ansible_collections.rampart.hardening.plugins.module_utils.model import Result, not_applicable
 from ansible_collections.rampart.hardening.plugins.module_utils.parsers import ParseError
@@ -116,7 +117,8 @@ def dos_limit_req(facts: Facts) -> Result:
         sensitive = is_admin(context) or is_auth(context)
         if sensitive and ceiling is not None and min(rates) >= ceiling:
             minor.append(f"{context.label()}: admin/auth path not stricter than the general rate")
-    return judge("every public location is rate limited, auth paths stricter", problems, minor, seen)
+    result = judge("every public location is rate limited, auth paths stricter", problems, minor, seen)
+    return accept_declared(intent(facts, "nginx"), "DOS-01", result)  # rampart_nginx_accepted_exceptions
 
 
 @check(
@@ -149,7 +151,8 @@ def dos_limit_conn(facts: Facts) -> Result:
             seen.append(f"{context.label()}: {keyed[0].evidence()}")
         else:
             problems.append(f"{context.label()}: no limit_conn keyed on the client address")
-    return judge("every public location limits connections per client", problems, seen=seen)
+    result = judge("every public location limits connections per client", problems, seen=seen)
+    return accept_declared(intent(facts, "nginx"), "DOS-02", result)  # rampart_nginx_accepted_exceptions
 
 
 def _body_limit(context: Context) -> tuple[str | None, str]:
@@ -191,7 +194,7 @@ def dos_body_size(facts: Facts) -> Result:
     pass: body size explicit and non-zero, header buffers ≤ 64k total; partial: larger header buffers; fail:
     body size implicit or 0.
     """
-    _, contexts, skip = _serving(facts)
+    _unused, contexts, skip = _serving(facts)
     if skip:
         return skip
     problems, minor, seen = [], [], []
@@ -201,7 +204,8 @@ def dos_body_size(facts: Facts) -> Result:
         seen += [note] if note else []
         buffers = _header_buffers(context)
         minor += [f"{context.label()}: {buffers}"] if buffers else []
-    return judge("body size explicit everywhere and header buffers bounded", problems, minor, seen)
+    result = judge("body size explicit everywhere and header buffers bounded", problems, minor, seen)
+    return accept_declared(intent(facts, "nginx"), "DOS-03", result)  # rampart_nginx_accepted_exceptions
 
 
 def _timeout_problems(context: Context) -> list[str]:
@@ -243,7 +247,7 @@ def dos_timeouts(facts: Facts) -> Result:
 
     pass: all ≤ 10 s and keepalive not 0; fail otherwise.
     """
-    _, contexts, skip = _serving(facts)
+    _unused, contexts, skip = _serving(facts)
     if skip:
         return skip
     problems = [p for context in contexts for p in _timeout_problems(context)]
@@ -277,7 +281,7 @@ def dos_methods(facts: Facts) -> Result:
 
     pass: every location restricts methods; partial: some; fail: none.
     """
-    _, contexts, skip = _serving(facts)
+    _unused, contexts, skip = _serving(facts)
     if skip:
         return skip
     open_contexts = [c.label() for c in contexts if not _restricts_methods(c)]
@@ -317,7 +321,7 @@ def _ssh_protection(facts: Facts) -> tuple[bool | None, str]:
     return False, "sshd is exposed without fail2ban or an nftables rate limit"
 
 
-CheckPart = Callable[[Facts], tuple[bool | None, str]]
+CheckPart = Callable[[Facts], "tuple[bool | None, str]"]
 
 
 @check(
@@ -343,7 +347,7 @@ def dos_bruteforce(facts: Facts) -> Result:
     parts: list[CheckPart] = [_nginx_auth_protection, _ssh_protection]
     outcomes = [part(facts) for part in parts]
     judged = [(ok, text) for ok, text in outcomes if ok is not None]
-    notes = [text for _, text in outcomes]
+    notes = [text for _unused, text in outcomes]
     if not judged:
         return not_applicable("no login path and no exposed sshd", notes)
     failures = [text for ok, text in judged if not ok]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 from ansible_collections.rampart.hardening.plugins.module_utils.checks.common import as_list, judge
+from ansible_collections.rampart.hardening.plugins.module_utils.exposure import accept_declared, wildcard_bind
 from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts
 from ansible_collections.rampart.hardening.plugins.module_utils.model import Result, not_applicable
 from ansible_collections.rampart.hardening.plugins.module_utils.probes import intent
@@ -31,7 +32,7 @@ def _redis_or_na(facts: Facts) -> tuple[RedisFacts | None, Result | None]:
 def _address_kind(bind: str) -> str:
     """loopback | private | public | wildcard for one bind address."""
     address = bind.lstrip("-")
-    if address in ("*", "0.0.0.0", "::", "::*"):
+    if address in ("*", "0.0.0.0", "::", "::*") or wildcard_bind(address):  # any spelling: ::0, 0:0:...:0
         return "wildcard"
     try:
         ip = ipaddress.ip_address(address)
@@ -82,7 +83,8 @@ def rds_bind(facts: Facts) -> Result:
     tls_only = (info.config.get("tls-port") or "0") != "0" and (info.config.get("port") or "6379") == "0"
     if off_host and not tls_only and not data.get("allow_plaintext_remote"):
         problems.append("reachable off-host without TLS (plaintext port open)")
-    return judge("loopback/private bind, protected mode, TLS off-host", problems, minor, seen)
+    result = judge("loopback/private bind, protected mode, TLS off-host", problems, minor, seen)
+    return accept_declared(data, "RDS-01", result)  # rampart_redis_accepted_exceptions
 
 
 def _password_strength(user_passwords: list[str]) -> str | None:

@@ -6,13 +6,18 @@ key name are reported.
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
 
+from ansible_collections.rampart.hardening.plugins.module_utils import secrets_scan
 from ansible_collections.rampart.hardening.plugins.module_utils.checks.common import judge
 from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts
 from ansible_collections.rampart.hardening.plugins.module_utils.model import Result, error, not_applicable
+from ansible_collections.rampart.hardening.plugins.module_utils.probes.credentials import (
+    ACCEPTED,
+    UNKNOWN,
+    default_logins,
+    summarize,
+)
 from ansible_collections.rampart.hardening.plugins.module_utils.probes.files import describe, glob_all, mode_findings
 from ansible_collections.rampart.hardening.plugins.module_utils.probes.nginx import nginx
 from ansible_collections.rampart.hardening.plugins.module_utils.probes.redis import redis
@@ -47,51 +52,17 @@ CONFIG_SCAN_GLOBS = (
     "/etc/postgresql/*/*/*.conf",
     "/etc/default/*",
 )
-ASSIGNMENT = re.compile(
-    r"(?i)(?P<key>[\w.-]*(?:passw(?:or)?d|passwd|secret|token|api[_-]?key|access[_-]?key|requirepass|masterauth"
-    r"|credential)[\w.-]*)[\"']?\s*[=:\s]\s*[\"']?(?P<value>[^\s\"';]+)"
-)
-URL_CREDENTIAL = re.compile(r"[a-z][a-z0-9+.-]*://[^\s:/@]+:(?P<value>[^\s@/]+)@", re.I)
-PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
-AWS_KEY = re.compile(r"\bAKIA[0-9A-Z]{16}\b")
-PLACEHOLDER = re.compile(r"^(\$|\{\{|%|<|\*+$|none$|null$|changeme$|false$|true$|yes$|no$|/|file:|vault)", re.I)
-ARGV_SECRET = re.compile(
-    r"(?i)(--?(?:password|passwd|pass|requirepass|token|secret)[= ](?P<v1>\S+)|\s-a\s+(?P<v2>\S+)|"
-    r"PGPASSWORD=(?P<v3>\S+)|\bmysql\b.*\s-p(?P<v4>\S+))"
-)
+ENV_FILE_GLOBS = tuple(pattern for pattern in SECRET_FILE_GLOBS if pattern.endswith(".env"))
+ENVIRONMENT_FILE = re.compile(r"^\s*EnvironmentFile\s*=\s*-?(?P<path>/\S+)", re.M)
 KNOWN_DEFAULTS = frozenset(
     {"foobared", "password", "postgres", "guest", "admin", "admin123", "redis", "changeme", "secret"}
 )
-MIN_ENTROPY_BITS = 2.5
-
-
-def _entropy(value: str) -> float:
-    counts = Counter(value)
-    return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
-
-
-def looks_secret(value: str) -> bool:
-    """A value that is neither a placeholder/variable nor low-entropy noise."""
-    return len(value) >= 6 and not PLACEHOLDER.match(value) and _entropy(value) >= MIN_ENTROPY_BITS
+looks_secret = secrets_scan.looks_secret
 
 
 def scan_text(text: str) -> list[tuple[int, str]]:
-    """(line number, what) for every credential-looking line; values are never returned."""
-    hits = []
-    for number, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith(("#", ";", "//")):
-            continue
-        match = ASSIGNMENT.search(stripped)
-        if match and looks_secret(match.group("value")):
-            hits.append((number, f"credential assigned to {match.group('key')}"))
-        elif URL_CREDENTIAL.search(stripped):
-            hits.append((number, "URL with embedded password"))
-        elif PRIVATE_KEY.search(stripped):
-            hits.append((number, "private key block"))
-        elif AWS_KEY.search(stripped):
-            hits.append((number, "AWS access key id"))
-    return hits
+    """(line number, what) for every credential-carrying line (secrets_scan); values are never returned."""
+    return [(hit.line, hit.what) for hit in secrets_scan.scan_text(text)]
 
 
 def _secret_paths(facts: Facts) -> list[str]:
@@ -128,8 +99,19 @@ def sec_secret_files(facts: Facts) -> Result:
     return judge("secret files are private", problems, seen=seen)
 
 
+def _environment_files(facts: Facts, unit_paths: list[str]) -> list[str]:
+    """Files named by EnvironmentFile= in the unit files (their content ends up in the service's environment)."""
+    found = []
+    for path in unit_paths:
+        found += [m.group("path") for m in ENVIRONMENT_FILE.finditer(facts.read_text(path) or "")]
+    return found
+
+
 def _scan_targets(facts: Facts) -> list[str]:
-    return [p for p in glob_all(facts, CONFIG_SCAN_GLOBS) if (st := facts.stat(p)) is not None and not st.is_dir]
+    configs = glob_all(facts, CONFIG_SCAN_GLOBS)
+    units = [p for p in configs if p.startswith("/etc/systemd/")]
+    paths = [*configs, *_environment_files(facts, units), *glob_all(facts, ENV_FILE_GLOBS)]
+    return [p for p in dict.fromkeys(paths) if (st := facts.stat(p)) is not None and not st.is_dir]
 
 
 @check(
@@ -147,11 +129,12 @@ def _scan_targets(facts: Facts) -> list[str]:
     ),
 )
 def sec_config_credentials(facts: Facts) -> Result:
-    """Inspects: Environment= lines of /etc/systemd/system units and world-readable nginx/redis/postgresql/default
-    configs: credential assignments (entropy-filtered), URL passwords, private keys, AWS key ids. Values are
-    never reported.
+    """Inspects: /etc/systemd/system unit files (always world-readable), and the world-readable ones of: files
+    named by their EnvironmentFile=, .env files, nginx/redis/postgresql/default configs; with the credential
+    recogniser (URLs with userinfo, DSN and key=value pairs, Authorization headers, *_TOKEN/*_SECRET/*_KEY,
+    flags, Redis requirepass/ACL, token formats, private keys). Values are never reported.
 
-    pass: none found; fail otherwise.
+    pass: none found; fail otherwise; n/a: nothing world-readable to scan.
     """
     problems, seen = [], []
     for path in _scan_targets(facts):
@@ -162,8 +145,6 @@ def sec_config_credentials(facts: Facts) -> Result:
         text = facts.read_text(path) or ""
         seen.append(describe(st))
         for number, what in scan_text(text):
-            if unit_file and "Environment=" not in text.splitlines()[number - 1]:
-                continue
             problems.append(f"{path}:{number}: {what} in a world-readable file")
     if not seen:
         return not_applicable("no world-readable config or unit file to scan")
@@ -181,7 +162,8 @@ def sec_config_credentials(facts: Facts) -> Result:
     references=("OWASP Secrets Management Cheat Sheet",),
 )
 def sec_process_args(facts: Facts) -> Result:
-    """Inspects: Command lines of all processes (`ps`): --password=, -a <pw>, -p<pw>, PGPASSWORD=.
+    """Inspects: Command lines of all processes (`ps`) with the credential recogniser: --password x/=x, -p'x',
+    mysql -pX, redis-cli -a X, curl -u user:pw, URLs with userinfo, KEY=value pairs, Authorization headers.
 
     pass: none; fail otherwise.
     """
@@ -190,10 +172,9 @@ def sec_process_args(facts: Facts) -> Result:
         return error("no process list (ps failed or is missing)")
     problems = []
     for process in running:
-        match = ARGV_SECRET.search(" " + process.args)
-        secret = match and next((v for v in match.groupdict().values() if v), "")
-        if secret and not PLACEHOLDER.match(secret):
-            problems.append(f"pid {process.pid} ({process.command}): credential on the command line")
+        what = secrets_scan.scan_line(process.args)
+        if what is not None and not secrets_scan.is_comment(process.args):
+            problems.append(f"pid {process.pid} ({process.command}): {what} on the command line")
     return judge("no credentials in process arguments", problems, seen=[f"{len(running)} processes scanned"])
 
 
@@ -249,13 +230,26 @@ def _redis_defaults(facts: Facts) -> list[str]:
     references=("OWASP Top 10 A07:2021", "CWE-1392"),
 )
 def sec_default_passwords(facts: Facts) -> Result:
-    """Inspects: Config-visible defaults: Redis nopass/known passwords, RabbitMQ guest from the network.
+    """Inspects: Config-visible defaults (Redis nopass/known passwords, RabbitMQ guest from the network) and
+    one login attempt per well-known default pair ON the host: PostgreSQL login roles over TCP loopback and the
+    unix socket (password auth), Redis users over loopback and the unix socket, RabbitMQ guest (management API,
+    else AMQP handshake).
 
-    pass: none visible; fail otherwise. Login attempts with default credentials are verified live.
+    pass: nothing visible and every attempt refused; fail: a default visible or accepted; error: a present
+    service answered no attempt conclusively and nothing else failed.
     """
     problems = _redis_defaults(facts)
     conf = facts.read_text("/etc/rabbitmq/rabbitmq.conf") or ""
     if re.search(r"^\s*loopback_users(\.guest)?\s*=\s*(false|none)", conf, re.M):
         problems.append("RabbitMQ guest/guest allowed from the network")
-    note = "config-side scan; login attempts with default credentials are verified live"
-    return judge("no default credentials visible in configuration", problems, seen=[note])
+    attempts = default_logins(facts)
+    if attempts is None:
+        seen = ["login attempts skipped: auditing a file tree, not a live host"]
+        return judge("no default credentials visible in configuration", problems, seen=seen)
+    problems += [f"default credentials accepted: {a.text()}" for a in attempts if a.outcome == ACCEPTED]
+    seen = summarize(attempts) or ["no PostgreSQL, Redis or RabbitMQ on this host to try defaults against"]
+    unjudged = sorted({a.service for a in attempts} - {a.service for a in attempts if a.outcome != UNKNOWN})
+    if unjudged and not problems:
+        detail = [a.text() for a in attempts if a.service in unjudged][:5]
+        return error(f"default logins could not be judged for {', '.join(unjudged)}", [*detail, *seen])
+    return judge("no default credentials accepted on the host or visible in configuration", problems, seen=seen)

@@ -2,22 +2,39 @@
 
 from __future__ import annotations
 
+import re
+
 from ansible_collections.rampart.hardening.plugins.module_utils.checks.common import judge
 from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts
 from ansible_collections.rampart.hardening.plugins.module_utils.model import Result, error, not_applicable
 from ansible_collections.rampart.hardening.plugins.module_utils.parsers.sshd import first
 from ansible_collections.rampart.hardening.plugins.module_utils.probes import intent
+from ansible_collections.rampart.hardening.plugins.module_utils.probes.apt import apt_config
+from ansible_collections.rampart.hardening.plugins.module_utils.probes.apt import entries as apt_entries
+from ansible_collections.rampart.hardening.plugins.module_utils.probes.apt import setting as apt_setting
+from ansible_collections.rampart.hardening.plugins.module_utils.probes.container import host_owned
 from ansible_collections.rampart.hardening.plugins.module_utils.probes.packages import installed, packages
-from ansible_collections.rampart.hardening.plugins.module_utils.probes.ssh import sshd
+from ansible_collections.rampart.hardening.plugins.module_utils.probes.ssh import sshd, sshd_match_overrides
 from ansible_collections.rampart.hardening.plugins.module_utils.probes.sysctl import value
-from ansible_collections.rampart.hardening.plugins.module_utils.probes.systemd import active, unit
+from ansible_collections.rampart.hardening.plugins.module_utils.probes.systemd import active, unit, units
 from ansible_collections.rampart.hardening.plugins.module_utils.registry import check
+from ansible_collections.rampart.hardening.plugins.module_utils.ssh_policy import (
+    GEX,
+    MIN_MODULUS_BITS,
+    MIN_RSA_BITS,
+    algorithm_problems,
+    rsa_bits,
+    small_moduli,
+    weakening,
+)
 
 CIS = "CIS Debian Linux 12 Benchmark"
 SSHD_MAN = "https://man.openbsd.org/sshd_config"
 SAFE_ROOT_LOGIN = ("no", "prohibit-password", "without-password")
 MAX_AUTH_TRIES = 4
 AUTO_UPGRADES = "/etc/apt/apt.conf.d/20auto-upgrades"
+# An origin pattern or allowed origin naming a security archive (Debian, Ubuntu, any label/codename spelling).
+SECURITY_ORIGIN = re.compile(r"(?i)(-security\b|security\.debian\.org|label=[^,]*security)")
 TIME_UNITS = ("chrony.service", "systemd-timesyncd.service", "ntpsec.service", "ntp.service", "openntpd.service")
 KERNEL_SYSCTLS = (
     ("kernel.randomize_va_space", ("2",)),
@@ -68,7 +85,10 @@ def ssh_authentication(facts: Facts) -> Result:
         seen.append(f"{key} {current}")
         if current not in allowed:
             problems.append(f"sshd: {key} {current}")
-    return judge("key-only SSH, root without password", problems, seen=seen)
+    problems += weakening(sshd_match_overrides(facts), wanted)
+    if first(config, "authenticationmethods", "any") == "publickey" and problems:
+        seen.append("authenticationmethods publickey (globally: a key is required whatever else is on)")
+    return judge("key-only SSH, root without password (Match blocks included)", problems, seen=seen)
 
 
 @check(
@@ -94,19 +114,114 @@ def ssh_limits(facts: Facts) -> Result:
     tries = first(config, "maxauthtries", "6")
     if not tries.isdigit() or int(tries) > MAX_AUTH_TRIES:
         problems.append(f"maxauthtries {tries}")
+    overrides = sshd_match_overrides(facts)
+    # DisableForwarding yes turns every kind off whatever the single keywords say.
+    disabled = first(config, "disableforwarding", "no") == "yes"
     for key in ("x11forwarding", "allowagentforwarding", "allowtcpforwarding"):
         current = first(config, key, "yes")
-        if current != "no" and key not in declared:
+        if current != "no" and key not in declared and not disabled:
             problems.append(f"{key} {current}")
+    forwarding = {
+        k: ("no",) for k in ("x11forwarding", "allowagentforwarding", "allowtcpforwarding") if k not in declared
+    }
+    problems += weakening(overrides, {**forwarding, "disableforwarding": ("yes",) if disabled else ("yes", "no")})
+    problems += [
+        o.evidence()
+        for o in overrides
+        if o.key == "maxauthtries" and (not o.value.isdigit() or int(o.value) > MAX_AUTH_TRIES)
+    ]
     if first(config, "loglevel").upper() != "VERBOSE":
         minor.append(f"loglevel {first(config, 'loglevel')} (VERBOSE logs key fingerprints)")
-    keys = ("maxauthtries", "x11forwarding", "allowagentforwarding", "allowtcpforwarding", "loglevel")
-    return judge("sshd limits and forwarding hardened", problems, minor, [f"{k} {first(config, k)}" for k in keys])
+    keys = (
+        "maxauthtries",
+        "disableforwarding",
+        "x11forwarding",
+        "allowagentforwarding",
+        "allowtcpforwarding",
+        "loglevel",
+    )
+    seen = [f"{k} {first(config, k)}" for k in keys if k in config]
+    return judge("sshd limits and forwarding hardened (Match blocks included)", problems, minor, seen)
 
 
-def _auto_upgrades_enabled(text: str) -> bool:
-    normalized = " ".join(text.split())
-    return 'APT::Periodic::Unattended-Upgrade "1"' in normalized
+def _host_key_problems(facts: Facts, config: dict[str, list[str]]) -> tuple[list[str], list[str]]:
+    problems, seen = [], []
+    for path in config.get("hostkey", []):
+        public = facts.read_text(f"{path}.pub")
+        bits = rsa_bits(public or "")
+        if bits is not None:
+            seen.append(f"{path}: RSA {bits} bits")
+            if bits < MIN_RSA_BITS:
+                problems.append(f"host key {path} is RSA {bits} bits (< {MIN_RSA_BITS})")
+        elif public is not None:
+            seen.append(f"{path}: {public.split()[0] if public.split() else '?'}")
+    return problems, seen
+
+
+@check(
+    id="SSH-03",
+    title="Key exchange, ciphers, MACs and host keys as in the ssh-audit hardening guide",
+    category="ssh_system",
+    severity="high",
+    rationale="Weak key exchanges (NIST curves, SHA-1, small DH groups), CBC ciphers and MAC-then-encrypt "
+    "modes are what downgrade and Terrapin-style attacks use; RSA under 3072 bits and small group-exchange "
+    "moduli fall short of 128-bit security.",
+    remediation="Apply the ssh role (tag ssh_config): the ssh-audit guide's KexAlgorithms/Ciphers/MACs/"
+    "HostKeyAlgorithms in /etc/ssh/sshd_config.d/00-rampart.conf, Ed25519 + RSA 4096 host keys, moduli "
+    ">= 3072 bits; check from outside with 'ssh-audit -P \"Hardened Debian 12 (version 3)\" <host>'.",
+    references=("https://www.ssh-audit.com/hardening_guides.html", SSHD_MAN, f"{CIS} 5.1.x"),
+)
+def ssh_algorithms(facts: Facts) -> Result:
+    """Inspects: `sshd -T`: kexalgorithms, ciphers, macs, hostkeyalgorithms, hostkey (+ the .pub key sizes);
+    /etc/ssh/moduli. Live (edge_probe ssh_port): ssh-audit's scan and policy verdict from the controller.
+
+    pass: every algorithm in the guide, RSA >= 3072, no small moduli; partial: post-quantum KEX offered but
+    not first; fail otherwise; n/a: no sshd.
+    """
+    config, skip = _sshd_or_na(facts)
+    if skip:
+        return skip
+    problems, minor, seen = algorithm_problems(config)
+    key_problems, key_seen = _host_key_problems(facts, config)
+    problems += key_problems
+    seen += key_seen
+    kex = ",".join(config.get("kexalgorithms", [])).split(",")
+    if GEX in kex:
+        moduli = facts.read_text("/etc/ssh/moduli")
+        if moduli is None:
+            problems.append(f"{GEX} enabled but /etc/ssh/moduli is missing")
+        elif small_moduli(moduli):
+            problems.append(f"/etc/ssh/moduli has {small_moduli(moduli)} group(s) under {MIN_MODULUS_BITS} bits")
+    return judge("sshd algorithms and host keys as in the ssh-audit hardening guide", problems, minor, seen)
+
+
+def _periodic_problems(config: dict[str, list[str]]) -> list[str]:
+    """APT::Periodic must run unattended-upgrade: Enable not 0, Unattended-Upgrade a non-zero interval."""
+    problems = []
+    if (apt_setting(config, "APT::Periodic::Enable") or "1").strip() == "0":
+        problems.append('APT::Periodic::Enable "0" disables every periodic apt job')
+    interval = (apt_setting(config, "APT::Periodic::Unattended-Upgrade") or "").strip()
+    if interval in ("", "0", "0d", "false", "no"):
+        problems.append(f'APT::Periodic::Unattended-Upgrade "{interval}": unattended-upgrade never runs')
+    return problems
+
+
+def _security_origins(config: dict[str, list[str]]) -> list[str]:
+    """Origins-Pattern / Allowed-Origins entries that select a security archive."""
+    patterns = apt_entries(config, "Unattended-Upgrade::Origins-Pattern")
+    allowed = apt_entries(config, "Unattended-Upgrade::Allowed-Origins")
+    return [o for o in [*patterns, *allowed] if SECURITY_ORIGIN.search(o)]
+
+
+def _upgrade_timer_problems(facts: Facts) -> tuple[list[str], list[str]]:
+    if not units(facts):
+        return [], ["no systemd: apt timers not assessed"]
+    timer = unit(facts, "apt-daily-upgrade.timer")
+    if timer is None:
+        return ["apt-daily-upgrade.timer does not exist: nothing triggers unattended-upgrade"], []
+    if not timer.active or timer.unit_file_state not in ("enabled", "static", "enabled-runtime", "alias"):
+        return [f"apt-daily-upgrade.timer not active and enabled ({timer.evidence()})"], []
+    return [], [timer.evidence()]
 
 
 @check(
@@ -117,29 +232,39 @@ def _auto_upgrades_enabled(text: str) -> bool:
     rationale="Most compromises use vulnerabilities that already have a fix; unattended security updates "
     "close the window without waiting for a person.",
     remediation='apt install unattended-upgrades; write APT::Periodic::Update-Package-Lists "1"; and '
-    'APT::Periodic::Unattended-Upgrade "1"; to /etc/apt/apt.conf.d/20auto-upgrades; enable '
-    "apt-daily-upgrade.timer.",
+    'APT::Periodic::Unattended-Upgrade "1"; to /etc/apt/apt.conf.d/20auto-upgrades; keep a security origin '
+    '(e.g. "origin=Debian,codename=${distro_codename}-security,label=Debian-Security") in '
+    "Unattended-Upgrade::Origins-Pattern; enable apt-daily-upgrade.timer; check with 'unattended-upgrade --dry-run'.",
     references=(f"{CIS} 1.2.x", "https://wiki.debian.org/UnattendedUpgrades"),
+    fix_role="baseline",
+    fix_tag="baseline_updates",
 )
 def sys_updates(facts: Facts) -> Result:
-    """Inspects: dpkg: unattended-upgrades; /etc/apt/apt.conf.d/20auto-upgrades; apt-daily-upgrade.timer.
+    """Inspects: dpkg: unattended-upgrades; `apt-config dump` (the merged apt configuration, any file or
+    spelling): APT::Periodic::Enable/Unattended-Upgrade and Unattended-Upgrade::Origins-Pattern/Allowed-Origins;
+    apt-daily-upgrade.timer.
 
-    pass: installed, enabled and timer active; fail otherwise; n/a: not dpkg-based. Pending updates are not
-    simulated (too slow).
+    pass: installed, periodic run on, a security origin selected, timer active and enabled; fail otherwise;
+    n/a: not dpkg-based. Pending updates are not simulated (too slow).
     """
     if packages(facts) is None:
         return not_applicable("not a dpkg-based host")
+    config = apt_config(facts)
+    if config is None:
+        return error("apt-config is missing: the effective apt configuration cannot be read")
     problems, seen = [], []
     if not installed(facts, "unattended-upgrades"):
         problems.append("unattended-upgrades is not installed")
-    text = facts.read_text(AUTO_UPGRADES)
-    if text is None or not _auto_upgrades_enabled(text):
-        problems.append(f"{AUTO_UPGRADES} does not enable Unattended-Upgrade")
-    timer = unit(facts, "apt-daily-upgrade.timer")
-    if timer is not None and not timer.active:
-        problems.append(f"apt-daily-upgrade.timer inactive ({timer.evidence()})")
-    elif timer is not None:
-        seen.append(timer.evidence())
+    problems += _periodic_problems(config)
+    seen.append(f'APT::Periodic::Unattended-Upgrade "{apt_setting(config, "APT::Periodic::Unattended-Upgrade")}"')
+    origins = _security_origins(config)
+    if origins:
+        seen += [f"security origin: {o}" for o in origins]
+    else:
+        problems.append("no security origin in Unattended-Upgrade::Origins-Pattern or Allowed-Origins")
+    timer_problems, timer_seen = _upgrade_timer_problems(facts)
+    problems += timer_problems
+    seen += timer_seen
     # Pending-update detection needs 'apt-get -s upgrade' (~2 s): left to the live/agent audit.
     seen.append("pending security updates not assessed here (apt simulation too slow for the audit budget)")
     return judge("unattended security upgrades are enabled", problems, seen=seen)
@@ -152,15 +277,22 @@ def sys_updates(facts: Facts) -> Result:
     severity="medium",
     rationale="These kernel defaults blunt memory-corruption exploits, /tmp races and credential theft "
     "via ptrace or core dumps.",
-    remediation="Set them in /etc/sysctl.d/60-rampart.conf and run 'sysctl --system'.",
+    remediation="Set them in /etc/sysctl.d/60-rampart-kernel.conf and run 'sysctl --system'. Inside a container "
+    "they belong to the container host.",
     references=(f"{CIS} 1.5.x", "https://www.kernel.org/doc/html/latest/admin-guide/sysctl/"),
+    fix_role="baseline",
+    fix_tag="baseline_sysctl",
 )
 def sys_kernel(facts: Facts) -> Result:
     """Inspects: kernel.randomize_va_space, fs.protected_symlinks/hardlinks, kernel.yama.ptrace_scope,
     fs.suid_dumpable.
 
-    pass: all hardened; partial: a key missing on this kernel; fail: a wrong value.
+    pass: all hardened; partial: a key missing on this kernel; fail: a wrong value; n/a: inside a container
+    (kernel-wide settings belong to the container host).
     """
+    skip = host_owned(facts, "kernel-wide sysctls")
+    if skip:
+        return skip
     problems, minor, seen = [], [], []
     for key, allowed in KERNEL_SYSCTLS:
         current = value(facts, key)
@@ -183,12 +315,17 @@ def sys_kernel(facts: Facts) -> Result:
     rationale="Certificates, TOTP, log correlation and Kerberos all depend on a correct clock.",
     remediation="apt install systemd-timesyncd (or chrony) and 'systemctl enable --now systemd-timesyncd'.",
     references=(f"{CIS} 2.3.x",),
+    fix_role="baseline",
+    fix_tag="baseline_time",
 )
 def sys_time_sync(facts: Facts) -> Result:
     """Inspects: chrony, systemd-timesyncd, ntpsec, ntp, openntpd units.
 
-    pass: one active; fail otherwise.
+    pass: one active; fail otherwise; n/a: inside a container (the clock is the container host's kernel clock).
     """
+    skip = host_owned(facts, "the system clock")
+    if skip:
+        return skip
     running = [u for u in TIME_UNITS if active(facts, u)]
     if running:
         return judge("time sync active", [], seen=running)

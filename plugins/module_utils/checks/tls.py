@@ -1,4 +1,4 @@
-"""TLS pack (TLS-01..10): nginx's TLS endpoints as its configuration declares them.
+"""TLS pack (TLS-01..11): nginx's TLS endpoints as its configuration declares them.
 
 Live handshakes (per protocol and cipher) are merged by the engine under the same ids.
 """
@@ -11,7 +11,13 @@ from urllib.parse import urlsplit
 
 from ansible_collections.rampart.hardening.plugins.module_utils.checks.common import judge
 from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts
-from ansible_collections.rampart.hardening.plugins.module_utils.model import Result, not_applicable, partial
+from ansible_collections.rampart.hardening.plugins.module_utils.model import (
+    Result,
+    failed,
+    not_applicable,
+    partial,
+    passed,
+)
 from ansible_collections.rampart.hardening.plugins.module_utils.parsers.nginx import (
     Context,
     Directive,
@@ -32,6 +38,7 @@ from ansible_collections.rampart.hardening.plugins.module_utils.probes.nginx imp
     redirects_to_https,
     rejects_everything,
     tls_servers,
+    validation,
 )
 from ansible_collections.rampart.hardening.plugins.module_utils.probes.systemd import processes
 from ansible_collections.rampart.hardening.plugins.module_utils.probes.users import accounts
@@ -158,7 +165,7 @@ def tls_ciphers(facts: Facts) -> Result:
     allowed = frozenset() if _profile(facts) == "modern" else INTERMEDIATE_SUITES
     problems, minor, seen = [], [], []
     for server in servers:
-        protocols, _ = _protocols(info, server)
+        protocols, _unused = _protocols(info, server)
         if not set(protocols) - {"TLSv1.3"}:
             seen.append(f"{server.label()}: TLS 1.3 only, suites fixed by the protocol")
             continue
@@ -566,3 +573,38 @@ def tls_upstreams(facts: Facts) -> Result:
     if not problems and minor and len(minor) == len(seen):
         return partial(minor[0], [*minor, *seen])
     return judge("every upstream is private or verified TLS", problems, minor, seen)
+
+
+@check(
+    id="TLS-11",
+    title="nginx configuration on disk passes nginx -t",
+    category="tls",
+    severity="high",
+    rationale="When the files on disk fail validation, the running master keeps serving the tree it "
+    "loaded earlier, so nothing looks wrong; the next restart or reboot takes every site down. The "
+    "audit judges what the next restart would load (the files on disk), and this check says it would "
+    "not load. Rampart addition to the checklist.",
+    remediation="Run 'nginx -t', fix the file and line it names (a key or certificate nginx refuses, a "
+    "typo, a missing include), then reload; apply changes through the nginx role, which validates "
+    "before it reloads.",
+    references=(
+        "Rampart addition to the checklist (not in CHECKLIST.md 1.0)",
+        "https://nginx.org/en/docs/switches.html",
+    ),
+    fix_role="nginx",
+    fix_tag="nginx",
+)
+def tls_config_valid(facts: Facts) -> Result:
+    """Inspects: `nginx -T` on the host (nginx validating the configuration files on disk).
+
+    pass: nginx accepts the configuration; fail: nginx refuses it (its [emerg] message is the evidence; the
+    other nginx checks then judge the files on disk, parsed and include-expanded by the audit); n/a: no nginx.
+    """
+    checked = validation(facts)
+    if checked is None:
+        return not_applicable("nginx is not installed")
+    if checked.ok:
+        return passed("nginx -t accepts the configuration on disk", ["nginx -T: rc 0"])
+    evidence = [f"nginx -T: rc {checked.rc}", *checked.messages]
+    evidence.append("the running nginx may still serve an older configuration; the next restart or reboot fails")
+    return failed(f"nginx refuses its configuration on disk: {checked.summary}", evidence)

@@ -331,16 +331,47 @@ class _Expander:
         return out
 
 
-def parse_dump(text: str) -> NginxConfig:
-    """Parse ``nginx -T`` stdout into an include-expanded :class:`NginxConfig`."""
-    if not isinstance(text, str) or not text.strip():
-        raise ParseError("empty nginx -T output")
-    contents = split_dump(text)
+def build_config(contents: dict[str, str]) -> NginxConfig:
+    """{path: content} (the main file first) -> an include-expanded :class:`NginxConfig`.
+
+    Relative include patterns resolve against the main file's directory (nginx's conf
+    prefix, /etc/nginx on Debian); globs expand in sorted order, as nginx's glob(3) does.
+    """
+    if not contents:
+        raise ParseError("no nginx configuration file to parse")
     raw = {path: parse_text(content, path) for path, content in contents.items()}
     main_path = next(iter(raw))
     expander = _Expander(raw, posixpath.dirname(main_path))
     main = Directive("main", (), main_path, 0, expander.expand(raw[main_path], 0))
     return NginxConfig(files=list(raw), main=main, raw=raw)
+
+
+def parse_dump(text: str) -> NginxConfig:
+    """Parse ``nginx -T`` stdout into an include-expanded :class:`NginxConfig`."""
+    if not isinstance(text, str) or not text.strip():
+        raise ParseError("empty nginx -T output")
+    return build_config(split_dump(text))
+
+
+def include_patterns(statements: list[Directive]) -> list[str]:
+    """Arguments of every ``include`` in these statements, in any context (http, server, ...)."""
+    found: list[str] = []
+    stack = list(reversed(statements))
+    while stack:
+        node = stack.pop()
+        if node.name == "include" and node.children is None and node.args:
+            found.append(node.args[0])
+        stack.extend(reversed(node.children or []))
+    return found
+
+
+def resolve_include(pattern: str, conf_dir: str) -> str:
+    """An include pattern as an absolute path (relative ones under the conf prefix)."""
+    return pattern if pattern.startswith("/") else posixpath.join(conf_dir, pattern)
+
+
+def is_glob(pattern: str) -> bool:
+    return any(char in pattern for char in "*?[")
 
 
 # ----- helpers for checks -----------------------------------------------------------------
@@ -355,11 +386,11 @@ def parse_listen(directive: Directive) -> Listen | None:
     if target.isdigit():
         port = int(target)
     elif target.startswith("["):
-        host, _, rest = target.partition("]")
+        host, _unused, rest = target.partition("]")
         address = host + "]"
         port = int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else 80
     elif ":" in target:
-        host, _, port_text = target.rpartition(":")
+        host, _unused, port_text = target.rpartition(":")
         address = host
         port = int(port_text) if port_text.isdigit() else 80
     else:

@@ -121,8 +121,25 @@ def _netmask_to_prefix(address: str, netmask: str | None) -> str:
     try:
         prefix = ipaddress.ip_network(f"{address}/{netmask}", strict=False).prefixlen
     except ValueError:
-        return address
+        # IPv6 netmasks come as addresses too (pg_hba_file_rules shows ::/0 as "::" / "::").
+        try:
+            bits = int(ipaddress.ip_address(netmask))
+            width = ipaddress.ip_address(netmask).max_prefixlen
+        except ValueError:
+            return address
+        prefix = width - (bits ^ ((1 << width) - 1)).bit_length()
     return f"{address}/{prefix}"
+
+
+@dataclass(frozen=True)
+class HbaError:
+    """A pg_hba.conf line the server refuses (a row of ``pg_hba_file_rules`` with ``error``)."""
+
+    line: int
+    error: str
+
+    def evidence(self) -> str:
+        return f"pg_hba line {self.line}: {self.error}"
 
 
 def from_file_rules(rows: Iterable[Mapping[str, Any]]) -> list[HbaRule]:
@@ -130,12 +147,26 @@ def from_file_rules(rows: Iterable[Mapping[str, Any]]) -> list[HbaRule]:
 
     A row with ``error`` set is a line the server could not load: reported as ParseError.
     """
-    rules = []
+    rules, errors = file_rules_and_errors(rows)
+    if errors:
+        raise ParseError(errors[0].evidence())
+    return rules
+
+
+def file_rules_and_errors(rows: Iterable[Mapping[str, Any]]) -> tuple[list[HbaRule], list[HbaError]]:
+    """Rows of ``pg_hba_file_rules`` -> (the valid rules, the lines the server refuses).
+
+    The view reads pg_hba.conf from disk (what the next reload or restart loads), so the
+    valid rows are still judged while the refused ones become findings of their own.
+    """
+    rules: list[HbaRule] = []
+    errors: list[HbaError] = []
     for row in rows:
         if not isinstance(row, Mapping):
             raise ParseError(f"unexpected pg_hba_file_rules row {row!r:.60}")
         if row.get("error"):
-            raise ParseError(f"pg_hba line {row.get('line')}: {row['error']}")
+            errors.append(HbaError(int(row.get("line") or 0), str(row["error"])))
+            continue
         address = row.get("address")
         rules.append(
             HbaRule(
@@ -148,4 +179,4 @@ def from_file_rules(rows: Iterable[Mapping[str, Any]]) -> list[HbaRule]:
                 options=tuple(row.get("options") or ()),
             )
         )
-    return rules
+    return rules, errors

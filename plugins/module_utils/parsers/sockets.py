@@ -57,7 +57,7 @@ def _split_address(local: str) -> tuple[str, int, str | None]:
     host = host.strip("[]")
     interface = None
     if "%" in host:
-        host, _, interface = host.partition("%")
+        host, _unused, interface = host.partition("%")
     return host or "*", int(port), interface
 
 

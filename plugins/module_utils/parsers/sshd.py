@@ -15,7 +15,7 @@ def parse_sshd_t(text: str) -> dict[str, list[str]]:
         line = raw.strip()
         if not line:
             continue
-        key, _, value = line.partition(" ")
+        key, _unused, value = line.partition(" ")
         if not key.isalnum():
             raise ParseError(f"sshd -T line {number}: unexpected {line[:60]!r}")
         config.setdefault(key.lower(), []).append(value.strip())

@@ -156,7 +156,7 @@ def find_subjects(text: str, subject: str) -> list[CertInfo]:
 
 def issued_by(child: CertInfo, parent: CertInfo) -> bool:
     """True when ``parent`` signed ``child`` (signature verified when cryptography >= 40)."""
-    x509, _ = _crypto()
+    x509, _unused = _crypto()
     if child.issuer != parent.subject:
         return False
     child_cert = x509.load_der_x509_certificate(child.der)
@@ -177,7 +177,7 @@ def hostname_matches(pattern: str, name: str) -> bool:
     if pattern == name:
         return True
     if pattern.startswith("*."):
-        head, _, tail = name.partition(".")
+        head, _unused, tail = name.partition(".")
         return bool(head) and tail == pattern[2:]
     return False
 

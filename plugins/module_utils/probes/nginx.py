@@ -1,4 +1,11 @@
-"""nginx facts: the parsed ``nginx -T`` tree, the version, and OpenSSL cipher expansions."""
+"""nginx facts: the parsed ``nginx -T`` tree, the version, and OpenSSL cipher expansions.
+
+When ``nginx -T`` fails (the configuration on disk does not pass ``nginx -t``: the running
+master still serves the old tree, the next restart or reboot takes the site down), the
+files on disk are parsed with our own parser instead, following the includes as nginx
+does, so every check still judges what the next restart would load; the failed
+validation itself is judged by TLS-11 with nginx's message as evidence.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +13,17 @@ import re
 from dataclasses import dataclass
 
 from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts, ProbeError
+from ansible_collections.rampart.hardening.plugins.module_utils.parsers import ParseError
 from ansible_collections.rampart.hardening.plugins.module_utils.parsers import nginx as nginx_parser
 from ansible_collections.rampart.hardening.plugins.module_utils.parsers.nginx import Context, NginxConfig
-from ansible_collections.rampart.hardening.plugins.module_utils.probes import MISSING, parsed, run_checked
+from ansible_collections.rampart.hardening.plugins.module_utils.probes import MISSING, first_line, parsed
+
+CONF_PATH = "/etc/nginx/nginx.conf"
+MAX_FILES = 500
+# nginx's own diagnostics in its stderr: "nginx: [emerg] ... in /etc/nginx/...:12".
+DIAGNOSTIC = re.compile(r"\[(emerg|alert|crit|error)\]")
+# "2026/12/01 15:35:09 [emerg] 10293#10293: msg" -> "[emerg] msg" (time and pid vary between runs).
+NOISE = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d |(?<=\]) \d+#\d+:")
 
 VERSION = re.compile(r"nginx version: nginx/(\d+(?:\.\d+)*)")
 OPENSSL = re.compile(r"built with (OpenSSL|LibreSSL|BoringSSL) (\S+)")
@@ -21,11 +36,26 @@ ADMIN_PATH = re.compile(r"(^|/)(admin|administrator|wp-admin|manage|management|d
 AUTH_PATH = re.compile(r"(^|/)(login|signin|sign-in|auth|oauth|token|session|wp-login\.php|password)(/|$|\b)", re.I)
 
 
+@dataclass(frozen=True)
+class Validation:
+    """What ``nginx -T`` said about the configuration on disk."""
+
+    ok: bool
+    rc: int
+    messages: tuple[str, ...]  # nginx's [emerg]/[alert]/... lines (or its last line)
+
+    @property
+    def summary(self) -> str:
+        return self.messages[0] if self.messages else f"nginx -T failed (rc {self.rc})"
+
+
 @dataclass
 class NginxFacts:
     config: NginxConfig
     version: tuple[int, ...] | None
     tls_library: str | None
+    source: str = "nginx -T"  # or "files on disk" when nginx -t refused them
+    validation: Validation | None = None
 
     def version_text(self) -> str:
         return ".".join(map(str, self.version)) if self.version else "unknown"
@@ -49,11 +79,71 @@ class Cipher:
         return self.kx in ("ECDH", "DH", "any")
 
 
-def _probe(facts: Facts) -> NginxFacts | None:
-    out = run_checked(facts, ("nginx", "-T"))
-    if out is None:
+def _validate(facts: Facts) -> Validation | None:
+    out = facts.run(("nginx", "-T"))
+    if out.rc == MISSING:
         return None
-    config = parsed(nginx_parser.parse_dump, out.stdout, "nginx -T output")
+    if out.rc == 0:
+        return Validation(True, 0, ())
+    lines = [
+        NOISE.sub("", line.strip()) for line in (out.stderr + "\n" + out.stdout).splitlines() if DIAGNOSTIC.search(line)
+    ]
+    if not lines:
+        lines = [first_line(out.stderr) or first_line(out.stdout) or f"nginx -T failed (rc {out.rc})"]
+    return Validation(False, out.rc, tuple(dict.fromkeys(lines)))
+
+
+def validation(facts: Facts) -> Validation | None:
+    """Whether nginx accepts its configuration on disk (None when nginx is not installed)."""
+    return facts.cached("nginx-validation", lambda: _validate(facts))
+
+
+def read_disk_config(facts: Facts, conf_path: str = CONF_PATH) -> NginxConfig:
+    """The configuration files on disk, include-expanded like nginx does (ProbeError if unreadable).
+
+    ``include`` is followed in any context; relative patterns resolve under the conf
+    prefix (the directory of nginx.conf); a glob matching nothing is fine, a missing
+    plain include is what nginx itself refuses, so it is reported as such.
+    """
+    conf_dir = conf_path.rsplit("/", 1)[0] or "/"
+    contents: dict[str, str] = {}
+    pending = [conf_path]
+    while pending:
+        path = pending.pop(0)
+        if path in contents:
+            continue
+        if len(contents) >= MAX_FILES:
+            raise ProbeError(f"more than {MAX_FILES} nginx configuration files (include loop?)")
+        text = facts.read_text(path)
+        if text is None:
+            raise ProbeError(f"nginx configuration file {path} is missing")
+        contents[path] = text
+        try:
+            statements = nginx_parser.parse_text(text, path)
+        except ParseError as exc:
+            raise ProbeError(f"cannot parse nginx configuration on disk: {exc}") from exc
+        for pattern in nginx_parser.include_patterns(statements):
+            absolute = nginx_parser.resolve_include(pattern, conf_dir)
+            pending.extend(facts.glob(absolute) if nginx_parser.is_glob(absolute) else [absolute])
+    try:
+        return nginx_parser.build_config(contents)
+    except ParseError as exc:
+        raise ProbeError(f"cannot parse nginx configuration on disk: {exc}") from exc
+
+
+def _probe(facts: Facts) -> NginxFacts | None:
+    checked = validation(facts)
+    if checked is None:
+        return None
+    if checked.ok:
+        config = parsed(nginx_parser.parse_dump, facts.run(("nginx", "-T")).stdout, "nginx -T output")
+        source = "nginx -T"
+    else:
+        try:
+            config = read_disk_config(facts)
+        except ProbeError as exc:
+            raise ProbeError(f"nginx -t failed ({checked.summary}) and {exc}") from exc
+        source = "files on disk"
     info = facts.run(("nginx", "-V"))
     banner = info.stderr + info.stdout
     version = VERSION.search(banner)
@@ -62,6 +152,8 @@ def _probe(facts: Facts) -> NginxFacts | None:
         config=config,
         version=tuple(int(p) for p in version.group(1).split(".")) if version else None,
         tls_library=f"{library.group(1)} {library.group(2)}" if library else None,
+        source=source,
+        validation=checked,
     )
 
 

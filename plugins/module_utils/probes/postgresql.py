@@ -1,21 +1,31 @@
 """PostgreSQL facts from two psql sessions as the postgres OS user (peer authentication).
 
 1. one query returning a JSON document: settings, pg_hba_file_rules, role attributes
-   (password hashes are classified in SQL and never leave the server), databases;
+   (password hashes are classified in SQL and never leave the server), databases,
+   settings waiting for a restart and configuration file lines the server refuses;
 2. one psql with ``-c '\\c db' -c <query>`` pairs: per-database PUBLIC privileges.
+
+Degrades per item: pg_hba rows with an ``error`` become ``hba_errors`` (PG-10) while the
+valid rows are still judged; a setting whose value in the files differs and waits for a
+restart (``pending_restart``) is judged at its value on disk, what the next restart loads.
 """
 
 from __future__ import annotations
 
 import json
+import posixpath
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts, ProbeError
 from ansible_collections.rampart.hardening.plugins.module_utils.parsers import ParseError
 from ansible_collections.rampart.hardening.plugins.module_utils.parsers.pg_hba import (
+    HbaError,
     HbaRule,
-    from_file_rules,
+    file_rules_and_errors,
+    parse_hba_line,
 )
 from ansible_collections.rampart.hardening.plugins.module_utils.probes import first_line
 
@@ -49,7 +59,11 @@ SNAPSHOT_SQL = f"""SELECT json_build_object(
    WHEN rolpassword LIKE 'SCRAM-SHA-256$%' THEN 'scram-sha-256' ELSE 'other' END) ORDER BY rolname)
    FROM pg_authid WHERE rolname NOT LIKE 'pg\\_%'),
  'databases', (SELECT json_agg(json_build_object('name', datname, 'owner', pg_get_userbyid(datdba),
-   'allow_connections', datallowconn) ORDER BY datname) FROM pg_database WHERE NOT datistemplate)
+   'allow_connections', datallowconn) ORDER BY datname) FROM pg_database WHERE NOT datistemplate),
+ 'pending', (SELECT json_agg(name ORDER BY name) FROM pg_settings WHERE pending_restart),
+ 'file_settings', (SELECT json_agg(json_build_object('file', sourcefile, 'line', sourceline, 'name', name,
+   'setting', setting, 'error', error) ORDER BY seqno) FROM pg_file_settings
+   WHERE error IS NOT NULL OR name IN (SELECT name FROM pg_settings WHERE pending_restart))
 )"""
 PRIVILEGES_SQL = (
     "SELECT json_build_object('database', current_database(), "
@@ -80,6 +94,11 @@ class PgFacts:
     roles: list[Role]
     databases: list[dict[str, Any]]
     privileges: list[dict[str, Any]] = field(default_factory=list)
+    hba_errors: list[HbaError] = field(default_factory=list)
+    file_errors: list[str] = field(default_factory=list)  # postgresql.conf lines the server refuses
+    pending: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (running, on disk)
+    source: str = "psql"  # or "files on disk" when the server could not be asked
+    server_error: str | None = None
 
     @property
     def major(self) -> int:
@@ -112,13 +131,38 @@ def parse_snapshot(text: str) -> PgFacts:
         Role(r["name"], bool(r["super"]), bool(r["createrole"]), bool(r["createdb"]), bool(r["login"]), r["password"])
         for r in raw.get("roles") or []
     ]
+    hba, hba_errors = file_rules_and_errors(raw.get("hba") or [])
+    settings = {k: str(v) for k, v in raw["settings"].items()}
+    pending, file_errors = _file_settings(raw, settings)
+    for name, (_unused, on_disk) in pending.items():
+        if name in settings:
+            settings[name] = on_disk  # judge what the next restart loads
     return PgFacts(
         version_num=int(raw.get("version_num") or 0),
-        settings={k: str(v) for k, v in raw["settings"].items()},
-        hba=from_file_rules(raw.get("hba") or []),
+        settings=settings,
+        hba=hba,
         roles=roles,
         databases=list(raw.get("databases") or []),
+        hba_errors=hba_errors,
+        file_errors=file_errors,
+        pending=pending,
     )
+
+
+def _file_settings(raw: dict[str, Any], settings: dict[str, str]) -> tuple[dict[str, tuple[str, str]], list[str]]:
+    """(pending restarts: name -> (running, on disk), refused configuration lines) from the snapshot."""
+    pending_names = {str(name) for name in raw.get("pending") or []}
+    pending: dict[str, tuple[str, str]] = {}
+    errors: list[str] = []
+    for row in raw.get("file_settings") or []:
+        if not isinstance(row, dict):
+            raise ParseError(f"unexpected pg_file_settings row {row!r:.60}")
+        name, where = row.get("name"), f"{row.get('file')}:{row.get('line')}"
+        if name in pending_names and row.get("setting") is not None:
+            pending[str(name)] = (settings.get(str(name), "?"), str(row["setting"]))  # last row wins
+        elif row.get("error"):
+            errors.append(f"{where}: {f'{name}: ' if name else ''}{row['error']}")
+    return pending, errors
 
 
 def parse_privileges(text: str) -> list[dict[str, Any]]:
@@ -132,11 +176,136 @@ def parse_privileges(text: str) -> list[dict[str, Any]]:
     return rows
 
 
+class Unreadable(list):
+    """Stands for facts only a running server can give: reading it raises ProbeError (one error per check)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+    def __iter__(self) -> Iterator[Any]:
+        raise ProbeError(self.reason)
+
+    def __len__(self) -> int:
+        raise ProbeError(self.reason)
+
+    def __bool__(self) -> bool:
+        raise ProbeError(self.reason)
+
+
+# PostgreSQL's own defaults for the settings the checks judge (used when reading the files on disk).
+DISK_DEFAULTS = {
+    "listen_addresses": "localhost",
+    "port": "5432",
+    "password_encryption": "scram-sha-256",
+    "ssl": "off",
+    "ssl_min_protocol_version": "TLSv1.2",
+    "log_connections": "off",
+    "log_disconnections": "off",
+    "log_line_prefix": "%m [%p] ",
+}
+CONF_LINE = re.compile(r"^\s*(?P<name>[A-Za-z_][\w.]*)\s*=?\s*(?P<value>'(?:[^'\\]|\\.|'')*'|[^#\s]+)?")
+MAX_CONF_FILES = 50
+
+
+def _conf_value(raw: str | None) -> str:
+    if raw is None:
+        return ""
+    if raw.startswith("'") and raw.endswith("'") and len(raw) >= 2:
+        return raw[1:-1].replace("''", "'").replace("\\'", "'")
+    return raw
+
+
+def read_conf(facts: Facts, path: str, settings: dict[str, str], errors: list[str], depth: int = 0) -> None:
+    """postgresql.conf and its include/include_dir/include_if_exists files -> settings (last one wins)."""
+    text = facts.read_text(path)
+    if text is None:
+        errors.append(f"{path}: missing")
+        return
+    directory = posixpath.dirname(path)
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        match = CONF_LINE.match(line)
+        if match is None:
+            errors.append(f"{path}:{number}: syntax error")
+            continue
+        name, value = match.group("name").lower(), _conf_value(match.group("value"))
+        if name in ("include", "include_if_exists", "include_dir"):
+            if depth >= 10:
+                errors.append(f"{path}:{number}: includes nested too deep")
+                continue
+            target = value if value.startswith("/") else posixpath.join(directory, value)
+            paths = sorted(facts.glob(f"{target}/*.conf")) if name == "include_dir" else [target]
+            for included in paths:
+                if name != "include_if_exists" or facts.read_text(included) is not None:
+                    read_conf(facts, included, settings, errors, depth + 1)
+        else:
+            settings[name] = value
+
+
+def _hba_from_disk(facts: Facts, path: str) -> tuple[list[HbaRule], list[HbaError]]:
+    text = facts.read_text(path)
+    if text is None:
+        return [], [HbaError(0, f"{path} is missing")]
+    rules, errors = [], []
+    for number, line in enumerate(text.splitlines(), 1):
+        try:
+            rule = parse_hba_line(line, number)
+        except ParseError as exc:
+            errors.append(HbaError(number, str(exc).split(": ", 1)[-1]))
+            continue
+        if rule is not None:
+            rules.append(rule)
+    return rules, errors
+
+
+def from_disk(facts: Facts, reason: str) -> PgFacts | None:
+    """The configuration files on disk when the server cannot be asked (what its next start loads).
+
+    Settings and pg_hba are judged; roles, databases and privileges need the server, so the
+    checks that read them report ``error`` with ``reason``.
+    """
+    configs = facts.glob(CONFIG_GLOBS[0])
+    if not configs:
+        return None
+    config = configs[-1]  # the newest cluster: /etc/postgresql/<major>/<cluster>/postgresql.conf
+    settings = dict(DISK_DEFAULTS, config_file=config)
+    errors: list[str] = []
+    read_conf(facts, config, settings, errors)
+    directory = posixpath.dirname(config)
+    settings.setdefault("hba_file", posixpath.join(directory, "pg_hba.conf"))
+    settings.setdefault("ident_file", posixpath.join(directory, "pg_ident.conf"))
+    major = config.split("/")[3] if config.count("/") >= 5 else ""
+    settings.setdefault("data_directory", f"/var/lib/postgresql/{major}/main" if major else "")
+    hba, hba_errors = _hba_from_disk(facts, settings["hba_file"])
+    unreadable = f"{reason}; judged the files on disk, but this needs a running server"
+    return PgFacts(
+        version_num=int(major) * 10000 if major.isdigit() else 0,
+        settings=settings,
+        hba=hba,
+        roles=Unreadable(unreadable),
+        databases=Unreadable(unreadable),
+        privileges=Unreadable(unreadable),
+        hba_errors=hba_errors,
+        file_errors=errors,
+        source="files on disk",
+        server_error=reason,
+    )
+
+
 def _probe(facts: Facts) -> PgFacts | None:
     if not present(facts):
         return None
     try:
-        snapshot = parse_snapshot(_psql(facts, "-c", SNAPSHOT_SQL))
+        raw = _psql(facts, "-c", SNAPSHOT_SQL)
+    except ProbeError as exc:  # the server is down or refuses us: judge what its next start loads
+        disk = from_disk(facts, str(exc))
+        if disk is None:
+            raise
+        return disk
+    try:
+        snapshot = parse_snapshot(raw)
         args: list[str] = []
         for database in snapshot.databases:
             if database.get("allow_connections", True):

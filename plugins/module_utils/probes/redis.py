@@ -27,12 +27,21 @@ MAX_INCLUDES = 8
 
 @dataclass
 class RedisFacts:
+    """Redis facts; an unreadable ACL source makes only the checks that read users error."""
+
     config: RedisConfig
     config_path: str
-    users: list[AclUser]
+    acl_users: list[AclUser] | None
     acl_source: str
     unauthenticated: str | None  # "open", "auth-required" or None when not probed
     files: list[str] = field(default_factory=list)
+    acl_error: str | None = None
+
+    @property
+    def users(self) -> list[AclUser]:
+        if self.acl_users is None:
+            raise ProbeError(self.acl_error or "redis ACL users could not be read")
+        return self.acl_users
 
     def user(self, name: str) -> AclUser | None:
         return next((u for u in self.users if u.name == name), None)
@@ -115,8 +124,14 @@ def _probe(facts: Facts) -> RedisFacts | None:
     if not present(facts, config_path):
         return None
     config, files = _read_config(facts, config_path)
-    users, source = _users(facts, config)
-    return RedisFacts(config, config_path, users, source, _ping(facts, config), files)
+    source = str(config.get("aclfile") or config.path)
+    try:
+        users: list[AclUser] | None
+        users, source = _users(facts, config)
+        acl_error = None
+    except ProbeError as exc:  # one unreadable item: only the checks that read users error
+        users, acl_error = None, str(exc)
+    return RedisFacts(config, config_path, users, source, _ping(facts, config), files, acl_error)
 
 
 def redis(facts: Facts) -> RedisFacts | None:

@@ -10,8 +10,10 @@ from ansible_collections.rampart.hardening.plugins.module_utils.render.common im
     SEVERITIES,
     STATUS_LABELS,
     category_label,
+    errors_section_note,
     findings_with_status,
     fix_hint,
+    incomplete_note,
     score_text,
 )
 
@@ -36,6 +38,7 @@ main{max-width:1100px;margin:0 auto;padding:32px 24px 48px}
 h1{font-size:26px;margin:0 0 4px}
 h2{font-size:19px;margin:36px 0 12px;padding-bottom:6px;border-bottom:1px solid var(--line)}
 .muted{color:var(--muted)}
+.incomplete{color:#9a3412;margin:4px 0}
 code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px}
 .hero{display:flex;gap:28px;align-items:center;background:var(--card);border:1px solid var(--line);
 border-radius:12px;padding:24px 28px;margin-top:20px}
@@ -122,7 +125,8 @@ def _trend_svg(history: Sequence[Mapping[str, Any]]) -> str:
     width, height, pad = 320, 60, 6
     step = (width - 2 * pad) / (len(points) - 1)
     coords = [
-        (pad + i * step, height - pad - (float(score) / 10) * (height - 2 * pad)) for i, (_, score) in enumerate(points)
+        (pad + i * step, height - pad - (float(score) / 10) * (height - 2 * pad))
+        for i, (_unused, score) in enumerate(points)
     ]
     polyline = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
     dots = "".join(
@@ -155,6 +159,9 @@ def _hero(report: Mapping[str, Any], history: Sequence[Mapping[str, Any]]) -> st
     cap = ""
     if overall.get("capped_by"):
         cap = f'<div class="muted">Capped by a failed {escape(str(overall["capped_by"]))} check.</div>'
+    note = incomplete_note(report)
+    if note:
+        cap += f'<div class="incomplete"><b>Grade {escape(note)}.</b></div>'
     return (
         '<section class="hero">'
         f'<div class="badge" style="background:{grade_colour(grade)}">'
@@ -234,8 +241,7 @@ def _errors(report: Mapping[str, Any]) -> str:
         return ""
     return (
         f"<h2>Errors ({len(errors)})</h2>"
-        '<p class="muted">These checks could not be evaluated. '
-        "They are left out of the score and never count as a pass.</p>"
+        f'<p class="muted">{escape(errors_section_note(report))} They never count as a pass.</p>'
         f"{''.join(_finding(f) for f in errors)}"
     )
 

@@ -14,6 +14,7 @@ from ansible_collections.rampart.hardening.plugins.module_utils.render.common im
     fix_hint,
     score_text,
     sorted_findings,
+    unjudged,
 )
 
 
@@ -84,6 +85,8 @@ def render_junit(report: Mapping[str, Any]) -> str:
         cat = report.get("categories", {}).get(category, {})
         ET.SubElement(props, "property", {"name": "category_score", "value": score_text(cat.get("score"))})
         ET.SubElement(props, "property", {"name": "scoring_model", "value": str(report.get("scoring_model", ""))})
+        ET.SubElement(props, "property", {"name": "grade", "value": str(report.get("overall", {}).get("grade"))})
+        ET.SubElement(props, "property", {"name": "unjudged_checks", "value": str(unjudged(report))})
         for finding in members:
             _testcase(suite, host, finding)
     ET.indent(root)

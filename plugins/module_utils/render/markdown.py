@@ -10,6 +10,7 @@ from ansible_collections.rampart.hardening.plugins.module_utils.render.common im
     SEVERITIES,
     STATUS_LABELS,
     category_label,
+    errors_section_note,
     findings_with_status,
     fix_hint,
     overall_line,
@@ -46,14 +47,18 @@ def _header(report: Mapping[str, Any]) -> list[str]:
 
 
 def _severity_counts(report: Mapping[str, Any]) -> list[str]:
-    failed = report.get("counts", {}).get("failed", {})
+    counts = report.get("counts", {})
+    failed = counts.get("failed", {})
     cells = " | ".join(str(failed.get(sev, 0)) for sev in SEVERITIES)
-    return [
-        "| Failed: critical | high | medium | low | info |",
-        "|---:|---:|---:|---:|---:|",
-        f"| {cells} |",
-        "",
+    lines = [
+        "| Checks | critical | high | medium | low | info |",
+        "|---|---:|---:|---:|---:|---:|",
+        f"| Failed | {cells} |",
     ]
+    errored = counts.get("errored")
+    if isinstance(errored, dict) and any(errored.values()):
+        lines.append("| Could not be judged | " + " | ".join(str(errored.get(sev, 0)) for sev in SEVERITIES) + " |")
+    return [*lines, ""]
 
 
 def _categories(report: Mapping[str, Any]) -> list[str]:
@@ -109,7 +114,7 @@ def _errors(report: Mapping[str, Any]) -> list[str]:
     errors = report.get("errors", [])
     if not errors:
         return []
-    lines = ["## Errors (not scored, never a pass)", ""]
+    lines = ["## Errors (could not be judged, never a pass)", "", errors_section_note(report), ""]
     lines += [f"- **{e['id']}** {md_escape(e.get('title', ''))}: {md_escape(e.get('message', ''))}" for e in errors]
     return [*lines, ""]
 

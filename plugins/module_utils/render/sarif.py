@@ -11,6 +11,7 @@ from ansible_collections.rampart.hardening.plugins.module_utils.render.common im
     category_label,
     fix_hint,
     sorted_findings,
+    unjudged,
 )
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -139,6 +140,8 @@ def build_sarif(report: Mapping[str, Any]) -> dict[str, Any]:
                     "host": host,
                     "score": overall.get("score"),
                     "grade": overall.get("grade"),
+                    "incomplete": unjudged(report) > 0,
+                    "unjudged": unjudged(report),
                     "scoring_model": report.get("scoring_model"),
                     "checklist_version": report.get("checklist_version"),
                     "generated_at": report.get("generated_at"),

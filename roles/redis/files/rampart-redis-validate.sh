@@ -27,6 +27,7 @@ file=$2
 
 work=$(mktemp -d /tmp/rampart-redis-validate.XXXXXX)
 pid=""
+# shellcheck disable=SC2317  # invoked by the EXIT trap below
 cleanup() {
     if [ -n "$pid" ]; then
         kill "$pid" 2>/dev/null || true

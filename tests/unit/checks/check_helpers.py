@@ -227,6 +227,6 @@ def make_cert(
 @functools.cache
 def pki() -> dict[str, str]:
     """A private CA and a leaf it issued for app.example.test / www.example.test."""
-    ca_pem, _, ca = make_cert(names=(), days_left=3000, lifetime=3650)
-    leaf_pem, key_pem, _ = make_cert(names=("app.example.test", "www.example.test"), issuer=ca)
+    ca_pem, _unused, ca = make_cert(names=(), days_left=3000, lifetime=3650)
+    leaf_pem, key_pem, _unused = make_cert(names=("app.example.test", "www.example.test"), issuer=ca)
     return {"ca": ca_pem, "leaf": leaf_pem, "key": key_pem}

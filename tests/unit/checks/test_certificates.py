@@ -73,7 +73,7 @@ def test_unreadable_certificate_is_an_error(make_facts, check_id, content):
     [(20, Status.PARTIAL, "medium"), (10, Status.FAIL, "high"), (-3, Status.FAIL, "EXPIRED")],
 )
 def test_expiry_levels(make_facts, days_left, expected, needle):
-    leaf, _, _ = make_cert(names=("app.example.test", "www.example.test"), days_left=days_left)
+    leaf, _unused, _unused = make_cert(names=("app.example.test", "www.example.test"), days_left=days_left)
     result = run("CRT-01", cert_facts(make_facts, leaf=leaf))
     assert_status(result, expected)
     assert needle in result.message
@@ -87,7 +87,7 @@ def test_archive_path_never_picks_up_renewals(make_facts):
 
 
 def test_self_signed_and_missing_name_fail_chain_check(make_facts):
-    leaf, _, _ = make_cert(names=("app.example.test",))
+    leaf, _unused, _unused = make_cert(names=("app.example.test",))
     result = run("CRT-03", cert_facts(make_facts, leaf=leaf))
     assert_status(result, Status.FAIL)
     text = " ".join(result.evidence)
@@ -100,14 +100,14 @@ def test_self_signed_and_missing_name_fail_chain_check(make_facts):
     [({"key": "1024"}, "RSA 1024"), ({"lifetime": 800, "days_left": 400}, "lifetime"), ({"key": "p521"}, "secp521r1")],
 )
 def test_weak_certificates_fail_strength(make_facts, kwargs, needle):
-    leaf, _, _ = make_cert(names=("app.example.test", "www.example.test"), **kwargs)
+    leaf, _unused, _unused = make_cert(names=("app.example.test", "www.example.test"), **kwargs)
     result = run("CRT-04", cert_facts(make_facts, leaf=leaf))
     assert_status(result, Status.FAIL)
     assert needle in result.message
 
 
 def test_ocsp_url_without_stapling_fails(make_facts):
-    leaf, _, _ = make_cert(names=("app.example.test", "www.example.test"), ocsp="http://ocsp.example.test")
+    leaf, _unused, _unused = make_cert(names=("app.example.test", "www.example.test"), ocsp="http://ocsp.example.test")
     assert_status(run("CRT-08", cert_facts(make_facts, leaf=leaf)), Status.FAIL)
     text = replace(f"ssl_certificate {CERT};", f"ssl_certificate {CERT};\n\tssl_stapling on;")(HARDENED)
     assert_status(run("CRT-08", cert_facts(make_facts, leaf=leaf, text=text)), Status.PASS)

@@ -62,11 +62,12 @@ def test_audit_trail(make_facts, units, files, expected):
     ("units", "files", "expected"),
     [
         (["vector.service"], {}, Status.PASS),
-        (["rsyslog.service"], {"/etc/rsyslog.d/90-remote.conf": "*.* @@logs.example.test:6514\n"}, Status.PASS),
+        # Forwarding in clear text ships the logs but lets anyone on the path read or forge them.
+        (["rsyslog.service"], {"/etc/rsyslog.d/90-remote.conf": "*.* @@logs.example.test:6514\n"}, Status.PARTIAL),
         (
             ["rsyslog.service"],
             {"/etc/rsyslog.d/90-remote.conf": 'action(type="omfwd" target="10.0.0.9" port="514")\n'},
-            Status.PASS,
+            Status.PARTIAL,
         ),
         (
             ["rsyslog.service"],

@@ -13,7 +13,7 @@ from check_helpers import GARBAGE, assert_status, fixture, lab_commands, privile
 
 from ansible_collections.rampart.hardening.plugins.module_utils.model import Status
 
-PG_IDS = [f"PG-{n:02d}" for n in range(1, 10)]
+PG_IDS = [f"PG-{n:02d}" for n in range(1, 11)]
 LAB = json.loads(fixture("postgresql/snapshot-debian.json"))
 CLEAN_PRIVILEGES = '{"database" : "appdb", "public_create" : false, "public_grants" : null}\n'
 PG_FILES = {
@@ -64,9 +64,8 @@ def test_no_postgresql_is_not_applicable(make_facts, check_id):
     [
         GARBAGE,
         json.dumps(LAB)[:300],
-        (2, "", 'psql: error: connection to server on socket "/var/run/postgresql/.s.PGSQL.5432" failed'),
     ],
-    ids=["garbage", "truncated", "server-down"],
+    ids=["garbage", "truncated"],
 )
 def test_unreadable_server_is_an_error(make_facts, check_id, output):
     commands = lab_commands(psql=output)

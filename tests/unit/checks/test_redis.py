@@ -39,13 +39,23 @@ def test_no_redis_is_not_applicable(make_facts, check_id):
     [
         (GARBAGE, USERS),
         ('bind "127.0.0.1\n', USERS),
-        (HARDENED_CONF, "user app on ~x\nnot an acl line\n"),
-        (HARDENED_CONF, None),
     ],
-    ids=["garbage-conf", "unterminated-quote", "garbage-acl", "missing-aclfile"],
+    ids=["garbage-conf", "unterminated-quote"],
 )
 def test_unreadable_config_is_an_error(make_facts, check_id, conf, acl):
     assert_status(run(check_id, redis_facts(make_facts, conf=conf, acl=acl)), Status.ERROR)
+
+
+@pytest.mark.parametrize("acl", ["user app on ~x\nnot an acl line\n", None], ids=["garbage-acl", "missing-aclfile"])
+def test_unreadable_acl_errors_only_the_checks_that_read_users(make_facts, acl):
+    """One unreadable item is one error: the ACL users, not the whole redis.conf."""
+    facts = redis_facts(make_facts, acl=acl)
+    for check_id in ("RDS-02", "RDS-04"):
+        result = run(check_id, facts)
+        assert_status(result, Status.ERROR)
+        assert "acl" in result.message.lower()
+    for check_id in ("RDS-01", "RDS-03", "RDS-05"):  # RDS-03 is judged from the unauthenticated PING
+        assert run(check_id, facts).status is not Status.ERROR, check_id
 
 
 def test_stock_debian_default_user_is_open(make_facts):

@@ -41,11 +41,21 @@ def test_secret_files_with_garbage_nginx_is_an_error(make_facts):
             Status.PASS,
         ),
         (
+            # a commented-out value that looks like real key material is as readable as a live one
             "/etc/systemd/system/app.service",
             f"[Service]\nExecStart=/bin/app\n# password={SECRET}\n",
             0o644,
-            Status.PASS,
+            Status.FAIL,
         ),
+        ("/etc/systemd/system/app.service", "[Service]\nExecStart=/bin/app\n# password=changeme\n", 0o644, Status.PASS),
+        (
+            "/etc/systemd/system/app.service",
+            f"[Service]\nExecStart=/usr/bin/app --db-url postgres://app:{SECRET}@db/app\n",
+            0o644,
+            Status.FAIL,
+        ),
+        ("/srv/app/.env", f"APP_ENV=prod\nSTRIPE_SECRET={SECRET}\n", 0o644, Status.FAIL),
+        ("/srv/app/.env", f"APP_ENV=prod\nSTRIPE_SECRET={SECRET}\n", 0o600, Status.NOT_APPLICABLE),
         (REDIS_CONF, f"requirepass {SECRET}\n", 0o644, Status.FAIL),
         (REDIS_CONF, f"requirepass {SECRET}\n", 0o640, Status.NOT_APPLICABLE),  # not world-readable
         ("/etc/default/app", f"DATABASE_URL=postgres://app:{SECRET}@db/app\n", 0o644, Status.FAIL),
@@ -62,7 +72,7 @@ def test_scanner_ignores_placeholders_and_low_entropy():
     assert not looks_secret("${DB_PASSWORD}")
     assert not looks_secret("aaaaaaaa")
     assert looks_secret(SECRET)
-    assert [what for _, what in scan_text("-----BEGIN OPENSSH PRIVATE KEY-----\n")] == ["private key block"]
+    assert [what for _unused, what in scan_text("-----BEGIN OPENSSH PRIVATE KEY-----\n")] == ["private key block"]
 
 
 @pytest.mark.parametrize(
@@ -114,6 +124,35 @@ def test_accounts(make_facts, shadow, passwd, mode, expected):
 )
 def test_default_passwords(make_facts, files, expected):
     assert_status(run("SEC-05", make_facts(commands=lab_commands(), files=files)), expected)
+
+
+def test_environment_file_named_by_a_unit_is_scanned(make_facts):
+    files = {
+        "/etc/systemd/system/app.service": ("[Service]\nEnvironmentFile=-/etc/app/app.env\n", 0o644),
+        "/etc/app/app.env": (f"LOG_LEVEL=info\nAPI_TOKEN={SECRET}\n", 0o644),
+    }
+    result = run("SEC-02", make_facts(commands=lab_commands(), files=files))
+    assert_status(result, Status.FAIL)
+    assert "/etc/app/app.env:2: credential assigned to API_TOKEN" in result.message
+    assert SECRET not in result.message + " ".join(result.evidence)
+    files["/etc/app/app.env"] = (f"LOG_LEVEL=info\nAPI_TOKEN={SECRET}\n", 0o600)
+    assert_status(run("SEC-02", make_facts(commands=lab_commands(), files=files)), Status.PASS)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        "/usr/bin/worker --broker amqp://jobs:Zt8kq2LmW9pXv4r@rabbit/vhost",
+        "/usr/bin/curl -H Authorization: Bearer Zt8kq2LmW9pXv4r https://api.example",
+        "/usr/bin/mysql -h db -u app -p'Zt8kq2LmW9pXv4r'",
+        "/usr/bin/app --api-key Zt8kq2LmW9pXv4r",
+    ],
+)
+def test_more_argv_spellings_fail(make_facts, args):
+    ps = fixture("systemd/ps-lab.txt") + f" 1000  4242 {args}\n"
+    result = run("SEC-03", make_facts(commands=lab_commands(ps=ps)))
+    assert_status(result, Status.FAIL)
+    assert "Zt8kq2LmW9pXv4r" not in result.message + " ".join(result.evidence)
 
 
 def test_config_scan_without_files_is_not_applicable_and_tolerates_binary(make_facts):

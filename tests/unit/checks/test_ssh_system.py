@@ -55,12 +55,14 @@ def test_declared_tcp_forwarding_is_allowed(make_facts):
 
 
 def updates_facts(make_facts, package=True, auto=AUTO, timer_active=True, dpkg=None):
+    """SYS-01 reads the merged configuration (`apt-config dump`); ``auto`` is appended to the hardened dump."""
     packages = dpkg if dpkg is not None else fixture("packages/dpkg-lab.txt") + (UU_PACKAGE if package else "")
     systemctl = systemctl_show(
         **({"active": ["apt-daily-upgrade.timer"]} if timer_active else {"inactive": ["apt-daily-upgrade.timer"]})
     )
-    files = {"/etc/apt/apt.conf.d/20auto-upgrades": auto} if auto else {}
-    return make_facts(commands=lab_commands(dpkg=packages, systemctl=systemctl), files=files)
+    dump = fixture("apt/apt-config-hardened.txt") + (auto or "")
+    commands = {**lab_commands(dpkg=packages, systemctl=systemctl), ("apt-config", "dump"): dump}
+    return make_facts(commands=commands)
 
 
 @pytest.mark.parametrize(

@@ -16,8 +16,10 @@ from ansible_collections.rampart.hardening.plugins.module_utils.parsers import x
 
 
 def test_chain_details_and_issuer_verification():
-    ca_pem, _, ca = make_cert(names=(), days_left=3000, lifetime=3650)
-    leaf_pem, _, _ = make_cert(names=("app.example.test", "*.api.example.test"), issuer=ca, ocsp="http://ocsp.test")
+    ca_pem, _unused, ca = make_cert(names=(), days_left=3000, lifetime=3650)
+    leaf_pem, _unused, _unused = make_cert(
+        names=("app.example.test", "*.api.example.test"), issuer=ca, ocsp="http://ocsp.test"
+    )
     leaf, root = parser.parse_pem_chain(leaf_pem + ca_pem)
     assert leaf.sans == ["app.example.test", "*.api.example.test"]
     assert (leaf.key_type, leaf.curve, leaf.signature_hash) == ("EC", "secp256r1", "sha256")
@@ -29,7 +31,7 @@ def test_chain_details_and_issuer_verification():
     assert round(leaf.lifetime_days) == 90
     assert len(leaf.fingerprint_sha256) == 64
     assert parser.issued_by(leaf, root)
-    other_pem, _, _ = make_cert(names=(), days_left=3000, lifetime=3650)
+    other_pem, _unused, _unused = make_cert(names=(), days_left=3000, lifetime=3650)
     (other,) = parser.parse_pem_chain(other_pem)
     assert not parser.issued_by(leaf, other)
     same_name = parser.find_subjects(other_pem + ca_pem, root.subject)  # both CAs are called CN=ca
@@ -38,7 +40,7 @@ def test_chain_details_and_issuer_verification():
 
 
 def test_rsa_key_facts():
-    pem, _, _ = make_cert(key="2048")
+    pem, _unused, _unused = make_cert(key="2048")
     (info,) = parser.parse_pem_chain(pem)
     assert (info.key_type, info.key_size, info.curve) == ("RSA", 2048, None)
 

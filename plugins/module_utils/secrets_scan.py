@@ -1,0 +1,264 @@
+"""Recognise credentials in text lines (configs, unit files, .env files, process arguments).
+
+Built from, and tested against, a corpus of real-world spellings
+(tests/unit/fixtures/secrets/corpus-*.txt): connection URLs with userinfo, DSN and
+``key=value`` / ``key: value`` / JSON pairs whose key names a credential (``*_PASSWORD``,
+``*_TOKEN``, ``*_SECRET``, ``*_KEY``, camelCase too), ``Authorization`` headers, command
+line flags (``--password x``, ``--password=x``, ``-p'x'``, ``mysql -pX``, ``redis-cli -a X``,
+``curl -u user:pw``), Redis ``requirepass``/``masterauth`` and ACL ``>password`` rules,
+provider token formats and private key blocks.
+
+Never matched: variables and templates (``${DB_PASSWORD}``, ``$TOKEN``, ``{{ vault_x }}``,
+``%(pw)s``), references (``!vault``, ``vault:...``, paths), empty values, booleans, settings
+that merely mention a credential (``PasswordAuthentication yes``, ``password_file=``,
+``password_encryption``), and, in comments, documentation placeholders (``changeme``,
+``<password>``, ``xxx``, ``foobared``). A commented-out value that looks like real key
+material still matches: the file is as readable as the live lines.
+
+Hits carry the line number and what was recognised, never the value.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+COMMENT_PREFIXES = ("#", ";", "//", "--", "*", "!")
+# Last word of a key name that makes its value a credential.
+CREDENTIAL_WORDS = frozenset(
+    {
+        "password",
+        "passwd",
+        "passphrase",
+        "pwd",
+        "pass",
+        "secret",
+        "token",
+        "credential",
+        "credentials",
+        "apikey",
+        "requirepass",
+        "masterauth",
+        "pgpassword",
+        "secretkey",
+        "accesskey",
+        "privatekey",
+    }
+)
+# "<word>_key" names that are credentials whatever the value looks like.
+SECRET_KEY_PREFIXES = frozenset({"api", "secret", "access", "private", "signing", "encryption", "master", "auth"})
+# Keys that carry a credential without saying so.
+CREDENTIAL_KEYS = frozenset({"rediscli_auth", "mysql_pwd"})
+# Whole values that only ever stand for "fill this in" or "no value".
+NON_VALUES = frozenset(
+    {"none", "null", "nil", "~", "true", "false", "yes", "no", "on", "off", "required", "optional", "undefined"}
+)
+# Documentation placeholders: not credentials when they appear in a comment.
+COMMENT_PLACEHOLDERS = frozenset(
+    {
+        "changeme",
+        "change_me",
+        "change-me",
+        "foobared",
+        "password",
+        "secret",
+        "example",
+        "test",
+        "admin",
+        "your_password",
+        "yourpassword",
+        "mypassword",
+        "my_password",
+        "123456",
+        "s3cr3t",
+        "token",
+    }
+)
+# Wrapped in a lookahead so pairs nested in a quoted value (DSNs, Environment="K=V") are found too.
+KEY_VALUE = re.compile(
+    r"(?=(?<![\w.$])(?P<key>[A-Za-z_][\w.-]*)[\"']?\s*(?:=|:)\s*"
+    r"(?:(?P<quote>[\"'])(?P<quoted>[^\"']*)(?P=quote)|(?P<bare>[^\s\"',;&]+)))"
+)
+SPACE_DIRECTIVE = re.compile(r"^(?P<key>requirepass|masterauth)\s+(?P<value>\S+)", re.I)
+REDIS_ACL_PASSWORD = re.compile(r"^user\s+\S+\s.*?(?:^|\s)>(?P<value>\S+)", re.I)
+URL_USERINFO = re.compile(r"\b[a-z][a-z0-9+.-]*://(?P<user>[^\s:/@?#\"']*):(?P<value>[^\s@/?\"']*)@", re.I)
+AUTH_HEADER = re.compile(
+    r"authorization[\"']?\s*[:=]?\s*[\"']?\s*(?P<scheme>bearer|basic|token|digest)\s+(?P<value>[^\s\"';,]+)", re.I
+)
+LONG_FLAG = re.compile(r"(?:^|\s)--(?P<key>[a-z][\w-]*)(?:=|\s+)(?P<value>'[^']*'|\"[^\"]*\"|[^\s'\"]+)", re.I)
+P_QUOTED = re.compile(r"(?:^|\s)-p(?P<quote>[\"'])(?P<value>[^\"']*)(?P=quote)")
+P_ATTACHED = re.compile(r"(?:^|\s)-p(?P<value>[^\s\"']+)")
+REDIS_CLI_A = re.compile(r"(?:^|\s)-a\s+(?P<value>\S+)")
+CURL_USER = re.compile(r"(?:^|\s)(?:-u|--user)\s+(?P<user>[^\s:]+):(?P<value>\S+)")
+MYSQL_TOOLS = re.compile(r"\b(mysql|mariadb|mysqldump|mysqladmin|mariadb-dump)\b")
+TOKEN_FORMATS = (
+    (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), "AWS access key id"),
+    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b|\bgithub_pat_[A-Za-z0-9_]{40,}\b"), "GitHub token"),
+    (re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}\b"), "GitLab token"),
+    (re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b"), "Slack token"),
+    (re.compile(r"\b[sr]k_live_[A-Za-z0-9]{16,}\b"), "Stripe secret key"),
+    (re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"), "Google API key"),
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "private key block"),
+)
+KEY_MATERIAL = re.compile(r"^[A-Za-z0-9+/=_.~-]{16,}$")
+CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+MIN_ENTROPY_BITS = 2.5
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One recognised credential: where and what, never the value."""
+
+    line: int
+    what: str
+
+
+def entropy(value: str) -> float:
+    """Shannon entropy in bits per character."""
+    if not value:
+        return 0.0
+    counts = Counter(value)
+    return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+
+
+def is_reference(value: str) -> bool:
+    """A variable, template, reference or path rather than a literal credential."""
+    text = value.strip()
+    lowered = text.lower()
+    return (
+        not text
+        or text.startswith(("$", "%", "/", "./", "~/", "!", "@", "&", "*"))
+        or any(marker in text for marker in ("${", "{{", "}}", "%(", "<%", "$("))
+        or lowered.startswith(("vault:", "file:", "env:", "secret:", "enc[", "ref+", "arn:aws:secretsmanager"))
+        or bool(re.fullmatch(r"<[^>]*>|x{3,}|\*{3,}|\.{3,}|#+", lowered))
+        or lowered in NON_VALUES
+    )
+
+
+def looks_random(value: str) -> bool:
+    """Key material rather than a word: long enough, letters and digits, high entropy."""
+    return (
+        len(value) >= 8
+        and entropy(value) >= MIN_ENTROPY_BITS
+        and any(c.isdigit() for c in value)
+        and any(c.isalpha() for c in value)
+    )
+
+
+def looks_secret(value: str) -> bool:
+    """A value that is neither a reference nor a placeholder nor low-entropy noise."""
+    return (
+        len(value) >= 6
+        and not is_reference(value)
+        and value.lower() not in COMMENT_PLACEHOLDERS
+        and entropy(value) >= MIN_ENTROPY_BITS
+    )
+
+
+def key_words(key: str) -> list[str]:
+    """``DB_PASSWORD`` / ``keyStorePassword`` / ``api-key`` -> lower-case words."""
+    spaced = CAMEL.sub("_", key)
+    return [word for word in re.split(r"[_.\-]+", spaced.lower()) if word]
+
+
+def key_kind(key: str) -> str | None:
+    """``credential`` when the key names one, ``key`` for a generic ``*_KEY``, else None."""
+    words = key_words(key)
+    if not words:
+        return None
+    if "_".join(words) in CREDENTIAL_KEYS or words[-1] in CREDENTIAL_WORDS:
+        return "credential"
+    if words[-1] == "key" and len(words) > 1:
+        return "credential" if words[-2] in SECRET_KEY_PREFIXES else "key"
+    return None
+
+
+def _accept(value: str, kind: str, in_comment: bool) -> bool:
+    if is_reference(value):
+        return False
+    if in_comment:
+        return looks_secret(value) and (kind != "key" or looks_random(value))
+    if kind == "key":
+        return bool(KEY_MATERIAL.match(value)) and looks_random(value)
+    return len(value) >= 3
+
+
+def is_comment(line: str) -> bool:
+    return line.lstrip().startswith(COMMENT_PREFIXES)
+
+
+def _pairs(body: str, in_comment: bool) -> str | None:
+    for match in KEY_VALUE.finditer(body):
+        kind = key_kind(match.group("key"))
+        value = match.group("quoted") if match.group("quote") else match.group("bare")
+        if kind and value is not None and _accept(value, kind, in_comment):
+            return f"credential assigned to {match.group('key')}"
+    directive = SPACE_DIRECTIVE.match(body)
+    if directive and _accept(directive.group("value"), "credential", in_comment):
+        return f"credential assigned to {directive.group('key')}"
+    acl = REDIS_ACL_PASSWORD.match(body)
+    if acl and _accept(acl.group("value"), "credential", in_comment):
+        return "plaintext password in a Redis ACL rule"
+    return None
+
+
+def _url_or_header(body: str, in_comment: bool) -> str | None:
+    for match in URL_USERINFO.finditer(body):
+        if _accept(match.group("value"), "credential", in_comment):
+            return "URL with embedded password"
+    header = AUTH_HEADER.search(body)
+    if header and _accept(header.group("value"), "credential", in_comment) and len(header.group("value")) >= 8:
+        return f"Authorization {header.group('scheme').title()} credential"
+    return None
+
+
+def _flags(body: str, in_comment: bool) -> str | None:
+    for match in LONG_FLAG.finditer(body):
+        value = match.group("value").strip("'\"")
+        credential = key_kind(match.group("key")) == "credential" and not value.startswith("-")
+        if credential and _accept(value, "credential", in_comment):
+            return f"credential in --{match.group('key')}"
+    quoted = P_QUOTED.search(body)
+    if quoted and _accept(quoted.group("value"), "credential", in_comment):
+        return "credential in -p'...'"
+    if MYSQL_TOOLS.search(body):
+        attached = P_ATTACHED.search(body)
+        if (
+            attached
+            and not attached.group("value").isdigit()
+            and _accept(attached.group("value"), "credential", in_comment)
+        ):
+            return "credential in -p<password>"
+    if "redis-cli" in body:
+        option = REDIS_CLI_A.search(body)
+        if option and _accept(option.group("value"), "credential", in_comment):
+            return "credential in redis-cli -a"
+    user = CURL_USER.search(body)
+    if user and _accept(user.group("value"), "credential", in_comment):
+        return "credential in -u user:password"
+    return None
+
+
+def scan_line(line: str) -> str | None:
+    """What credential the line carries, or None (the value itself is never returned)."""
+    stripped = line.strip()
+    if not stripped:
+        return None
+    for pattern, what in TOKEN_FORMATS:
+        if pattern.search(stripped):
+            return what
+    in_comment = is_comment(stripped)
+    body = stripped.lstrip("#;/-*! \t") if in_comment else stripped
+    return _pairs(body, in_comment) or _url_or_header(body, in_comment) or _flags(body, in_comment)
+
+
+def scan_text(text: str) -> list[Hit]:
+    """Every credential-carrying line of ``text`` (1-based line numbers)."""
+    hits = []
+    for number, line in enumerate(text.splitlines(), 1):
+        what = scan_line(line)
+        if what is not None:
+            hits.append(Hit(number, what))
+    return hits

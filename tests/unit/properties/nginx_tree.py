@@ -1,0 +1,52 @@
+"""Render the nginx role's configuration as the role does and audit it through the fixture runner."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from harness import RoleRun
+
+from ansible_collections.rampart.hardening.plugins.module_utils.engine import load_builtin_checks, run_check
+from ansible_collections.rampart.hardening.plugins.module_utils.model import Result
+from ansible_collections.rampart.hardening.plugins.module_utils.registry import get_check
+
+MIME_TYPES = "types {\n    text/html html;\n    application/json json;\n}\n"
+
+
+def rendered_files(role: RoleRun) -> dict[str, str]:
+    """/etc/nginx/<dest> -> content, for every file of the model (config.yml's template loop)."""
+    model = role.variables["_rampart_nginx_model"]
+    templates = role.expr("_rampart_nginx_templates")
+    files = {}
+    for item in model["files"]:
+        site = model["sites"][item["site_index"]] if "site_index" in item else {}
+        files[f"/etc/nginx/{item['dest']}"] = role.render(templates[item["template"]], {"item": item, "site": site})
+    return files
+
+
+def nginx_dump(files: dict[str, str]) -> str:
+    """What ``nginx -T`` prints for this tree (the main file first)."""
+    tree = {"/etc/nginx/nginx.conf": files["/etc/nginx/nginx.conf"], "/etc/nginx/mime.types": MIME_TYPES}
+    tree.update(files)
+    return "".join(f"# configuration file {path}:\n{text}\n" for path, text in tree.items())
+
+
+def intent_document(role: RoleRun) -> dict[str, Any]:
+    tasks = role.load_tasks("intent.yml")
+    task = next(t for t in tasks if "_rampart_nginx_intent" in (t.get("vars") or {}))
+    return json.loads(json.dumps(role.templar(task["vars"]).template(task["vars"]["_rampart_nginx_intent"])))
+
+
+def audit(make_facts, role: RoleRun, check_ids: tuple[str, ...]) -> dict[str, Result]:
+    from check_helpers import LAB_PASSWD, lab_commands  # noqa: PLC0415 - tests/unit/checks helpers
+
+    files = rendered_files(role)
+    tree: dict[str, Any] = dict(files)
+    tree["/etc/nginx/mime.types"] = MIME_TYPES
+    tree["/etc/passwd"] = LAB_PASSWD
+    facts = make_facts(
+        commands=lab_commands(nginx=nginx_dump(files)), files=tree, intent={"nginx": intent_document(role)}
+    )
+    load_builtin_checks()
+    return {check_id: run_check(get_check(check_id), facts) for check_id in check_ids}

@@ -1,0 +1,97 @@
+"""The redis role and the network-facing Redis checks agree, for generated bind/TLS inputs.
+
+The role's ``validate.yml`` decides; for every accepted input ``redis.conf.j2`` is rendered as
+the role renders it, the intent is the role's own ``__rampart_redis_intent`` and RDS-01 (bind,
+protected mode, TLS off-host) and RDS-05 (protected configs) run through the fixture runner:
+neither may fail or be partial unless ``rampart_redis_accepted_exceptions`` names it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from harness import PROPERTY_SETTINGS, TRIED, RoleRun, named_variable
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from ansible_collections.rampart.hardening.plugins.module_utils.engine import load_builtin_checks, run_check
+from ansible_collections.rampart.hardening.plugins.module_utils.model import Status
+from ansible_collections.rampart.hardening.plugins.module_utils.registry import get_check
+
+CHECKS = ("RDS-01", "RDS-05")
+REASON = {"reason": "behind a private load balancer"}
+ADDRESSES = [
+    "127.0.0.1",
+    "::1",
+    "10.0.2.10",
+    "192.168.7.7",
+    "fd00::5",
+    "0.0.0.0",
+    "::",
+    "::0",
+    "8.8.8.8",
+    "2001:4860::8",
+]
+
+
+@st.composite
+def redis_input(draw: st.DrawFn) -> dict[str, Any]:
+    return {
+        "rampart_redis_bind_addresses": draw(st.lists(st.sampled_from(ADDRESSES), min_size=1, max_size=3, unique=True)),
+        "rampart_redis_tls_enabled": draw(st.booleans()),
+        "rampart_redis_allow_plaintext_remote": draw(st.booleans()),
+        "rampart_redis_accepted_exceptions": draw(st.sampled_from([{}, {"RDS-01": REASON}])),
+    }
+
+
+def audit(make_facts, role: RoleRun) -> dict[str, Any]:
+    from check_helpers import LAB_PASSWD, lab_commands  # noqa: PLC0415
+
+    conf = role.render("redis.conf.j2")
+    intent = json.loads(json.dumps(role.expr("__rampart_redis_intent")))
+    tree = {"/etc/redis/redis.conf": (conf, 0o640), "/etc/passwd": LAB_PASSWD}
+    facts = make_facts(
+        commands=lab_commands(redis_ping="NOAUTH Authentication required.\n"), files=tree, intent={"redis": intent}
+    )
+    load_builtin_checks()
+    return {check_id: run_check(get_check(check_id), facts) for check_id in CHECKS}
+
+
+@PROPERTY_SETTINGS
+@given(user=redis_input())
+@example(
+    user={
+        "rampart_redis_bind_addresses": ["0.0.0.0"],
+        "rampart_redis_tls_enabled": True,
+        "rampart_redis_allow_plaintext_remote": False,
+        "rampart_redis_accepted_exceptions": {},
+    }
+)
+def test_role_and_audit_agree(make_facts, user) -> None:
+    role = RoleRun("redis", user)
+    refusals = role.validate()
+    if refusals:
+        TRIED["redis refused"] += 1
+        for message in refusals:
+            named_variable(message, role.variables)
+        return
+    TRIED["redis accepted+audited"] += 1
+    for check_id, result in audit(make_facts, role).items():
+        accepted = user["rampart_redis_accepted_exceptions"]
+        if check_id in accepted and result.status is Status.NOT_APPLICABLE and "accepted exception" in result.message:
+            continue
+        assert result.status in (Status.PASS, Status.NOT_APPLICABLE), (check_id, result.message, result.evidence)
+
+
+def test_wildcard_bind_in_any_spelling_is_refused_and_named(make_facts) -> None:
+    # Counterexample of the property: the role took 0.0.0.0 / :: (valid IP addresses) with TLS
+    # on, and RDS-01 failed the host for a wildcard bind.
+    for spelling in ("0.0.0.0", "::", "::0", "0:0:0:0:0:0:0:0"):
+        role = RoleRun(
+            "redis", {"rampart_redis_bind_addresses": ["127.0.0.1", spelling], "rampart_redis_tls_enabled": True}
+        )
+        refusals = role.validate()
+        assert refusals, spelling
+        assert named_variable(refusals[0], role.variables) == ("rampart_redis_bind_addresses[1]", spelling)
+        assert "RDS-01" in refusals[0]
