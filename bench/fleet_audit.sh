@@ -4,6 +4,15 @@
 #   bench/fleet_audit.sh [N]        (default N=5; issue 14 target: 20 hosts <= 30 s wall,
 #                                    marginal cost <= 1 s per host; all report formats written)
 #
+# RAMPART_BENCH_TRANSPORT=podman|ssh (default podman). `ssh` reaches the hosts the way a real
+#   fleet is reached: OpenSSH with a throwaway key and pipelining (one ssh exec per module),
+#   where `podman` pays podman's mount + exec + cp per module call (no pipelining).
+#
+# Every host shares this machine's cores with the controller, so the wall time includes the
+# hosts' own audit work; the ratios to the one-host reference are the comparable numbers.
+# Many systemd containers need fs.inotify.max_user_instances above the default 128 (about 5
+# per host): `sysctl -w fs.inotify.max_user_instances=1024` (runtime only) before 50 hosts.
+#
 # Starts N lab containers (rampart-fleet-1..N on the network rampart-fleet), then in the same
 # invocation runs the audit twice: against ONE host (the reference) and against all N with
 # -f N. Prints wall time, controller CPU (ansible-playbook and every podman/python process it
@@ -16,6 +25,8 @@ cd "$RAMPART_ROOT"
 count="${1:-5}"
 [[ "$count" =~ ^[0-9]+$ && "$count" -ge 1 && "$count" -le 100 ]] || die "usage: bench/fleet_audit.sh [N] (1..100)"
 network=rampart-fleet
+transport="${RAMPART_BENCH_TRANSPORT:-podman}"
+[[ "$transport" == podman || "$transport" == ssh ]] || die "RAMPART_BENCH_TRANSPORT must be podman or ssh, not '$transport'"
 work="$(mktemp -d /tmp/rampart-fleet-bench.XXXXXX)"
 hosts=()
 for i in $(seq 1 "$count"); do hosts+=("rampart-fleet-$i"); done
@@ -27,7 +38,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-log "load before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+log "load before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores; transport $transport"
 log "starting $count lab hosts from $RAMPART_LAB_IMAGE"
 podman rm -f -t 0 "${hosts[@]}" >/dev/null 2>&1 || true
 podman network exists "$network" || podman network create "$network" >/dev/null
@@ -52,13 +63,32 @@ for host in "${hosts[@]}"; do
   fi
 done
 
+if [[ "$transport" == ssh ]]; then
+  ssh-keygen -q -t ed25519 -N '' -C rampart-fleet-bench -f "$work/id_ed25519"
+  for host in "${hosts[@]}"; do
+    podman exec -i "$host" sh -c 'install -d -m 0700 /root/.ssh && cat > /root/.ssh/authorized_keys' <"$work/id_ed25519.pub"
+  done
+fi
 {
   echo "all:"
   echo "  vars:"
-  echo "    ansible_connection: containers.podman.podman"
+  if [[ "$transport" == ssh ]]; then
+    echo "    ansible_user: root"
+    echo "    ansible_ssh_private_key_file: $work/id_ed25519"
+    echo "    ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+    echo "    ansible_ssh_pipelining: true"
+  else
+    echo "    ansible_connection: podman"
+  fi
   echo "    ansible_python_interpreter: /usr/bin/python3"
   echo "  hosts:"
-  for host in "${hosts[@]}"; do echo "    $host:"; done
+  for host in "${hosts[@]}"; do
+    if [[ "$transport" == ssh ]]; then
+      echo "    $host: {ansible_host: $(podman inspect -f "{{(index .NetworkSettings.Networks \"$network\").IPAddress}}" "$host")}"
+    else
+      echo "    $host:"
+    fi
+  done
 } >"$work/hosts.yml"
 
 # One audit run; prints "wall user sys" (seconds; user/sys include every child process).

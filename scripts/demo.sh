@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # `make demo`: the lab before and after Rampart.
 #   1. audit the freshly started stock lab hosts (playbooks/audit.yml),
-#   2. converge them with playbooks/site.yml (whatever roles it holds),
+#   2. converge them with playbooks/site.yml (every role: firewall, ssh, baseline with log
+#      shipping to rampart-lab-logs, nginx with an ACME certificate from rampart-lab-acme,
+#      postgresql, redis, age-encrypted backups, audit_agent), then do what an operator does
+#      on day one: approve the drift baseline (playbooks/drift.yml --tags approve), run a first
+#      backup (playbooks/backup.yml) and prove it restores (playbooks/restore.yml, decrypted
+#      on the controller with the demo age identity),
 #   3. audit again, with the fleet page comparing both runs,
 #   4. print both results side by side: per host, grade before -> after and failed checks
 #      per severity (critical/high/medium/low/info).
@@ -31,6 +36,20 @@ audit "$before"
 log "ansible-playbook playbooks/site.yml against $inventory"
 site_rc=0
 ansible-playbook -i "$inventory" playbooks/site.yml "$@" || site_rc=$?
+if [[ "$site_rc" -eq 0 ]]; then
+  log "approving the converged state as the drift baseline (playbooks/drift.yml --tags approve)"
+  ansible-playbook -i "$inventory" playbooks/drift.yml --tags approve || site_rc=$?
+fi
+if [[ "$site_rc" -eq 0 ]]; then
+  log "first backup (playbooks/backup.yml) and a restore test of each (playbooks/restore.yml)"
+  identity="$RAMPART_ROOT/.cache/lab/backup/age.key"
+  ansible-playbook -i "$inventory" playbooks/backup.yml &&
+    ansible-playbook -i "$inventory" playbooks/restore.yml -e rampart_restore_hosts=db \
+      -e rampart_restore_kind=postgresql -e rampart_restore_database=appdb \
+      -e "rampart_restore_age_identity=$identity" &&
+    ansible-playbook -i "$inventory" playbooks/restore.yml -e rampart_restore_hosts=cache \
+      -e rampart_restore_kind=redis -e "rampart_restore_age_identity=$identity" || site_rc=$?
+fi
 # Audit even after a failed converge: the table then shows how far it got.
 log "AFTER: auditing the converged lab hosts"
 audit "$after" -e "rampart_audit_compare_to=$report_dir/fleet/$before/fleet.json"
@@ -76,4 +95,4 @@ PY
 log "fleet page (both runs): $report_dir/fleet/$after/fleet.html"
 log "per-host reports: $report_dir/<host>/$after/report.{html,md,json,junit.xml,sarif}"
 log "the lab is still running: 'make lab-down' removes it"
-[[ "$site_rc" -eq 0 ]] || die "playbooks/site.yml failed (rc $site_rc): the AFTER column shows a partly converged lab"
+[[ "$site_rc" -eq 0 ]] || die "the converge (site.yml, drift approval, backup or restore test) failed (rc $site_rc): the AFTER column shows a partly converged lab"

@@ -15,7 +15,7 @@ image="${RAMPART_EE_IMAGE:-localhost/rampart-ee:latest}"
 site_packages="$RAMPART_VENV/lib/python3.11/site-packages"
 # The collections the EE installs besides this one: galaxy.yml's dependencies, plus
 # containers.podman for the lab's connection. Packed from the venv's installed copies.
-deps=(community.crypto community.general community.postgresql ansible.posix containers.podman)
+deps=(community.crypto community.general community.postgresql community.rabbitmq ansible.posix containers.podman)
 
 tools_venv() {
   local stamp="$ee_venv/.requirements-ee.txt"

@@ -24,6 +24,7 @@ base_packages="systemd,systemd-sysv,dbus,python3,python3-apt,sudo,iproute2,ca-ce
 # apt tasks really install them but need no network and little time.
 cached_packages="nginx openssl ssl-cert postgresql postgresql-contrib python3-psycopg2 redis-server redis-tools certbot nftables python3-cryptography acl"
 cached_packages+=" unattended-upgrades apt-listchanges systemd-timesyncd systemd-journal-remote rsyslog rsyslog-gnutls auditd libpam-pwquality age"
+cached_packages+=" rabbitmq-server clickhouse-server clickhouse-client python3-pika rsync"
 # Alternatives that conflict with something above (apt resolves each on its own).
 cached_alternatives="chrony"
 

@@ -10,6 +10,8 @@ export PATH="$RAMPART_VENV/bin:$PATH"
 # Roles are called by FQCN from an installed copy of the collection, exactly as users do.
 export RAMPART_COLLECTIONS_DIR="${RAMPART_COLLECTIONS_DIR:-$RAMPART_ROOT/.cache/collections}"
 export ANSIBLE_COLLECTIONS_PATH="$RAMPART_COLLECTIONS_DIR:$RAMPART_VENV/lib/python3.11/site-packages"
+# Lab-only: the `podman` connection with pipelining (lab/connection_plugins/podman.py).
+export ANSIBLE_CONNECTION_PLUGINS="$RAMPART_ROOT/lab/connection_plugins"
 
 log() { printf '\033[1;34m==> %s\033[0m\n' "$*" >&2; }
 die() { printf '\033[1;31mERROR: %s\033[0m\n' "$*" >&2; exit 1; }

@@ -13,7 +13,7 @@ export NO_COLOR=1 ANSIBLE_FORCE_COLOR=0
 jobs="${RAMPART_MOLECULE_JOBS:-2}"
 
 # Longest first, so the last ones to start are short ones (measured: scenario wall times).
-slow_first=(acme backup drift ssh nginx baseline firewall audit postgresql redis)
+slow_first=(audit backup rabbitmq stack-ops-dashboard stack-storefront acme remediate drift clickhouse ssh nginx baseline firewall postgresql redis)
 
 # Scenarios left out of the full run, with the reason (run them with `make scenario S=<name>`).
 # Empty today; an entry looks like: [name]="issue N: why it cannot pass yet".

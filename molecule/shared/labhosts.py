@@ -7,6 +7,10 @@ with `podman exec`, which is fast and needs no Ansible round-trip.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+
 import testinfra
 
 
@@ -21,3 +25,14 @@ def must_run(host: testinfra.host.Host, command: str, *args: str) -> str:
     shown = command % args if args else command
     assert result.rc == 0, f"{shown!r} failed rc={result.rc}: {result.stderr or result.stdout}"
     return result.stdout
+
+
+def audit_findings(host: str, checks: list[str]) -> dict[str, dict]:
+    """Run rampart.hardening.security_audit on the scenario's ``host`` (only ``checks``): findings by id."""
+    env = dict(os.environ, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
+    command = ["ansible", host, "-i", os.environ["MOLECULE_INVENTORY_FILE"], "-m", "rampart.hardening.security_audit"]
+    command += ["-a", json.dumps({"checks": checks})]
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, check=False, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    result = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"][host]
+    return {finding["id"]: finding for finding in result["report"]["findings"]}

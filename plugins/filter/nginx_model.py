@@ -156,6 +156,7 @@ class _Builder:
         self.cors_maps: list[dict[str, Any]] = []
         self.auth_groups: set[str] = set()
         self.unprotected: list[dict[str, Any]] = []
+        self.current_class = ""  # the class of the location being judged (accepted exceptions name it)
         self.user_classes = user_classes
         self.rates: list[dict[str, Any]] = []
         self.origin: dict[str, str] = {}
@@ -163,11 +164,17 @@ class _Builder:
         self.raw: dict[str, list[Any]] = {}
 
     # ----- helpers -----------------------------------------------------------------
-    def refuse(self, where: str, value: Any, check_id: str, why: str) -> None:
-        """An input the audit would fail: refused unless accepted_exceptions names ``check_id``."""
+    def refuse(self, where: str, value: Any, check_id: str, why: str, target: str | None = "") -> None:
+        """An input the audit would fail: refused unless accepted_exceptions names ``check_id``.
+
+        ``target`` is the object an accepted exception must name (``class:<name>``, the class of
+        the location being judged when left empty; None: only a host-wide acceptance covers it).
+        """
         if where in self.defaulted:
             why += " (the class leaves the key out and inherits this safe default: set it)"
-        entry = {"where": where, "value": value, "check": check_id, "why": why}
+        if target == "":
+            target = f"class:{self.current_class}" if self.current_class else None
+        entry = {"where": where, "value": value, "check": check_id, "why": why, "target": target}
         if entry not in self.unprotected:
             self.unprotected.append(entry)
 
@@ -252,6 +259,7 @@ class _Builder:
         policy = dict(POLICY_DEFAULTS)
         # Where a bad value is named: the location's key, else its class's key (the one to set when
         # the class leaves it out and a safe default applies).
+        self.current_class = str(class_name)
         origin = {k: f"rampart_nginx_classes.{class_name}.{k}" for k in POLICY_KEYS}
         inherited = {k: v for k, v in (self.classes.get(class_name) or {}).items() if k in POLICY_KEYS}
         policy.update(inherited)
@@ -345,6 +353,7 @@ class _Builder:
                     entry["value"],
                     "DOS-01",
                     f"on an admin/login path is not stricter than {ceiling['value']} of {ceiling['where']}",
+                    None,
                 )
 
     def check_cors(self, where: str, policy: dict[str, Any]) -> None:

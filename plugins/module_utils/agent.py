@@ -1,7 +1,7 @@
 """rampart-agent: the host side of scheduled drift audits (run by rampart-audit.service).
 
 PYTHONPATH=/usr/local/lib/rampart python3 -m ansible_collections.rampart.hardening.plugins.module_utils.agent \
-    --config /etc/rampart/agent/agent.json [run|snapshot|check-baseline|export --from SEQ|push]
+    --config /etc/rampart/agent/agent.json [run|snapshot|check-baseline|export --from SEQ|push|record --event JSON]
 
 ``run`` audits the host, compares it with the approved baseline (a DSSE envelope signed by the
 controller key; an unsigned or badly signed baseline is refused), appends one signed entry to
@@ -26,7 +26,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ansible_collections.rampart.hardening.plugins.module_utils import drift as dr
@@ -36,6 +36,7 @@ from ansible_collections.rampart.hardening.plugins.module_utils.facts import Fac
 
 EXIT_BASELINE_REFUSED = 3
 EXIT_BROKEN_CHAIN = 4
+EXIT_BAD_EVENT = 2  # record --event is not a JSON object
 EXIT_PUSH_PENDING = 0  # a down endpoint is normal: entries stay queued
 
 
@@ -52,6 +53,10 @@ class Config:
     push_ca: str | None = None
     push_timeout: float = 10.0
     push_backoff_max: int = 3600
+    # Entries the controller acknowledged (acked.json) and older than this many days are pruned (0: never).
+    chain_retention_days: int = 90
+    # SEC-05 login attempts with default passwords: each one logs a failed authentication, every period.
+    try_default_credentials: bool = False
 
     @classmethod
     def load(cls, path: str) -> Config:
@@ -70,7 +75,12 @@ class Config:
             push_ca=push.get("ca") or None,
             push_timeout=float(push.get("timeout", cls.push_timeout)),
             push_backoff_max=int(push.get("backoff_max", cls.push_backoff_max)),
+            chain_retention_days=int(raw.get("chain_retention_days", cls.chain_retention_days)),
+            try_default_credentials=bool(raw.get("try_default_credentials", cls.try_default_credentials)),
         )
+
+    def facts(self) -> Facts:
+        return Facts(intent_dir=self.intent_dir, try_default_logins=self.try_default_credentials)
 
     @property
     def chain(self) -> str:
@@ -91,16 +101,6 @@ def boot_id() -> str:
             return handle.read().strip()
     except OSError:
         return "unknown"
-
-
-def write_atomic(path: str, data: bytes, mode: int = 0o600) -> None:
-    tmp = f"{path}.tmp-{os.getpid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
 
 
 # ----- baseline --------------------------------------------------------------------------
@@ -191,7 +191,7 @@ def predicate_for(
 
 
 def run(config: Config, facts: Facts | None = None) -> int:
-    facts = facts or Facts(intent_dir=config.intent_dir)
+    facts = facts or config.facts()
     report, current = audit(config, facts)
     refused, items, approval, baseline_digest = None, None, None, None
     try:
@@ -230,6 +230,7 @@ def run(config: Config, facts: Facts | None = None) -> int:
         print(f"rampart-agent: {exc.detail} (run rampart-verify on it)", file=sys.stderr)
         return EXIT_BROKEN_CHAIN
     save_report(config, head.seq, body)
+    prune(config, key)
     summary = predicate.get("result")
     print(f"rampart-agent: entry {head.seq} {summary}, {len(items or [])} drift item(s), head {head.digest}")
     if config.push_url:
@@ -237,10 +238,82 @@ def run(config: Config, facts: Facts | None = None) -> int:
     return EXIT_BASELINE_REFUSED if refused else 0
 
 
+def record(config: Config, event: Mapping[str, Any]) -> int:
+    """Append one signed entry for an action taken on the host (remediation applied, refused, rolled back).
+
+    The event itself is the predicate's ``remediation`` (its digest is the entry's report digest); the
+    baseline in force is carried over so the drift report's window since approval is not cut.
+    """
+    try:
+        loaded = load_baseline(config)
+    except BaselineRefused:
+        loaded = None
+    body = ev.canonical_json(dict(event))
+    predicate = {"result": "REMEDIATION_" + str(event.get("event", "note")).upper(), "remediation": dict(event)}
+    key = ev.load_private_key(config.key)
+    os.makedirs(os.path.dirname(config.chain), mode=0o700, exist_ok=True)
+
+    def build(head: ev.Head, torn: dict[str, Any] | None) -> bytes:
+        fields = ev.ChainFields(
+            host=config.host,
+            seq=head.seq + 1,
+            prev=head.digest,
+            boot_id=boot_id(),
+            time=now_iso(),
+            report_digest=ev.digest(body),
+            baseline_digest=loaded[1] if loaded else None,
+            torn_tail=torn,
+        )
+        return ev.entry_line(key, ev.REMEDIATION_PREDICATE, predicate, fields)
+
+    try:
+        head, _line = ev.append_entry(config.chain, build)
+    except ev.EvidenceError as exc:
+        print(f"rampart-agent: {exc.detail} (run rampart-verify on it)", file=sys.stderr)
+        return EXIT_BROKEN_CHAIN
+    print(f"rampart-agent: entry {head.seq} {predicate['result']}, head {head.digest}")
+    if config.push_url:
+        push(config)
+    return 0
+
+
+def acknowledged_head(config: Config) -> ev.Head | None:
+    """The head drift.yml wrote back (``acked.json``): what the controller holds safely."""
+    try:
+        with open(os.path.join(config.state_dir, "acked.json"), encoding="utf-8") as handle:
+            return ev.Head.parse(json.load(handle))
+    except FileNotFoundError:
+        return None
+    except (ValueError, TypeError) as exc:
+        print(f"rampart-agent: acked.json unreadable ({exc}): nothing is pruned", file=sys.stderr)
+        return None
+
+
+def prune(config: Config, key: Any) -> int:
+    """Drop acknowledged entries older than the retention (and, with a push endpoint, confirmed)."""
+    if config.chain_retention_days <= 0:
+        return 0
+    cutoff = (datetime.now(UTC) - timedelta(days=config.chain_retention_days)).isoformat(timespec="seconds")
+    up_to = int(_push_state(config)["confirmed"]) if config.push_url else None
+    count = ev.prune_chain(
+        config.chain,
+        private_key=key,
+        host=config.host,
+        acknowledged=acknowledged_head(config),
+        cutoff=cutoff,
+        time=now_iso(),
+        up_to=up_to,
+    )
+    if count:
+        days = config.chain_retention_days
+        print(f"rampart-agent: pruned {count} acknowledged entr{'y' if count == 1 else 'ies'} older than {days} days")
+    return count
+
+
 def save_report(config: Config, seq: int, body: bytes) -> None:
     directory = os.path.join(config.state_dir, "reports")
     os.makedirs(directory, mode=0o700, exist_ok=True)
-    write_atomic(os.path.join(directory, f"{seq}.json"), body)
+    ev.write_atomic(os.path.join(directory, f"{seq}.json"), body)
     kept = sorted(int(n[:-5]) for n in os.listdir(directory) if n.endswith(".json") and n[:-5].isdigit())
     for old in kept[: max(0, len(kept) - config.keep_reports)]:
         os.unlink(os.path.join(directory, f"{old}.json"))
@@ -265,7 +338,7 @@ def _push_state(config: Config) -> dict[str, Any]:
 
 
 def _save_push_state(config: Config, state: Mapping[str, Any]) -> None:
-    write_atomic(os.path.join(config.state_dir, "push.json"), ev.canonical_json(dict(state)))
+    ev.write_atomic(os.path.join(config.state_dir, "push.json"), ev.canonical_json(dict(state)))
 
 
 def _post(config: Config, seq: int, line: bytes) -> None:
@@ -333,7 +406,7 @@ def print_snapshot(config: Config, fresh: bool) -> int:
     exactly what the service saw (and its evidence entry is named in the approval)."""
     latest = None if fresh else latest_report(config)
     if latest is None:
-        _report, current = audit(config, Facts(intent_dir=config.intent_dir))
+        _report, current = audit(config, config.facts())
         out = {"seq": None, "report_digest": None, "snapshot": current}
     else:
         seq, body = latest
@@ -355,10 +428,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--from", dest="start", type=int, default=1)
     push_cmd = sub.add_parser("push", help="deliver unconfirmed entries now")
     push_cmd.add_argument("--force", action="store_true", help="ignore the backoff")
+    rec = sub.add_parser("record", help="append a signed entry for an action taken (a remediation event)")
+    rec.add_argument("--event", required=True, help="the event, a JSON object")
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one return per subcommand
     args = build_parser().parse_args(argv)
     config = Config.load(args.config)
     command = args.command or "run"
@@ -374,6 +449,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_BASELINE_REFUSED
         print("rampart-agent: " + (f"baseline {loaded[1]} is signed" if loaded else "no baseline approved"))
         return 0
+    if command == "record":
+        event = json.loads(args.event)
+        return record(config, event) if isinstance(event, dict) else EXIT_BAD_EVENT
     if command == "export":
         with contextlib.suppress(FileNotFoundError):
             sys.stdout.buffer.write(ev.lines_after(config.chain, args.start))

@@ -11,7 +11,11 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from ansible_collections.rampart.hardening.plugins.module_utils.evidence import DRIFT_PREDICATE
+from ansible_collections.rampart.hardening.plugins.module_utils.evidence import (
+    DRIFT_PREDICATE,
+    REMEDIATION_PREDICATE,
+    predicate_type,
+)
 
 REPORT_FORMAT = "rampart-drift-report/1"
 MAX_SEQS = 50
@@ -36,7 +40,7 @@ def host_report(host: str, statements: Sequence[Mapping[str, Any]]) -> dict[str,
     items: dict[tuple[str, str], dict[str, Any]] = {}
     for stmt in window:
         chain = stmt["predicate"]["chain"]
-        for drift in stmt["predicate"].get("drift") or [] if stmt["predicateType"] == DRIFT_PREDICATE else []:
+        for drift in stmt["predicate"].get("drift") or [] if predicate_type(stmt) == DRIFT_PREDICATE else []:
             key = (drift["kind"], drift["key"])
             seen = items.setdefault(
                 key, {**drift, "first_seen": {"seq": chain["seq"], "time": chain["time"]}, "entries": []}
@@ -45,7 +49,8 @@ def host_report(host: str, statements: Sequence[Mapping[str, Any]]) -> dict[str,
             seen["last_seen"] = {"seq": chain["seq"], "time": chain["time"]}
             if len(seen["entries"]) < MAX_SEQS:
                 seen["entries"].append(chain["seq"])
-    last = window[-1] if window else None
+    # A remediation record judges nothing: the latest state is the latest audit entry's.
+    last = next((stmt for stmt in reversed(window) if predicate_type(stmt) != REMEDIATION_PREDICATE), None)
     latest_keys = {(d["kind"], d["key"]) for d in (last["predicate"].get("drift") or [])} if last else set()
     for key, item in items.items():
         item["status"] = "current" if key in latest_keys else "resolved"

@@ -36,8 +36,17 @@ else:
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 TEST_RESULT_PREDICATE = "https://in-toto.io/attestation/test-result/v0.1"
-# Our own predicate, specified in docs/drift.md ("Drift predicate v1").
-DRIFT_PREDICATE = "https://example.invalid/rampart/hardening/drift/v1"
+# Our own predicates are named by the page that specifies them: the collection's repository
+# (galaxy.yml ``repository``, a unit test keeps them together) + the docs page + the section anchor.
+DOCS = "https://example.invalid/rampart/hardening/-/blob/main/docs"
+DRIFT_PREDICATE = f"{DOCS}/drift.md#drift-predicate-v1"
+# An action taken on the host (remediation applied, refused, rolled back): docs/remediation.md.
+REMEDIATION_PREDICATE = "https://example.invalid/rampart/hardening/remediation/v1"
+# The URIs chains written before 0.3 carry: still read as the same predicates.
+LEGACY_PREDICATES = {"https://example.invalid/rampart/hardening/drift/v1": DRIFT_PREDICATE}
+# The first line of a pruned chain: the host's signed word for the last entry it dropped.
+ANCHOR_PAYLOAD_TYPE = "application/vnd.rampart.chain-anchor+json"
+ANCHOR_TYPE = f"{DOCS}/drift.md#chain-anchor-v1"
 BASELINE_PAYLOAD_TYPE = "application/vnd.rampart.baseline+json"
 GENESIS = "sha256:" + "0" * 64
 
@@ -318,6 +327,7 @@ class Head:
 class ChainReport:
     entries: list[Entry] = field(default_factory=list)
     head: Head | None = None
+    pruned: Head | None = None  # a pruned chain: the last entry dropped, as its signed anchor says
 
 
 def parse_line(raw: bytes, number: int, keys: Mapping[str, Ed25519PublicKey]) -> Entry:
@@ -368,12 +378,22 @@ def _link(entry: Entry, previous: Entry | None, anchor: Head | None) -> None:
 def verify_chain(
     data: bytes, keys: Mapping[str, Ed25519PublicKey], anchor: Head | None = None, allow_torn: bool = False
 ) -> ChainReport:
-    """Verify a whole chain (or the part after ``anchor``); raise EvidenceError at the first bad entry."""
+    """Verify a whole chain (or the part after ``anchor``); raise EvidenceError at the first bad entry.
+
+    A pruned chain starts with a signed anchor line (:func:`prune_chain`): its first entry must
+    link to the anchor, and an anchor past the acknowledged head ``anchor`` is a gap (entries
+    nobody collected were dropped).
+    """
     report = ChainReport()
     lines = data.split(b"\n")
     tail = lines.pop()  # b"" when the data ends with a newline
     previous: Entry | None = None
-    for number, raw in enumerate(lines, start=1):
+    first = 1
+    if lines and is_anchor(lines[0]):
+        report.pruned = _check_anchor(read_anchor(lines[0], keys), anchor)
+        previous = Entry(1, report.pruned.seq, report.pruned.digest, {}, lines[0])
+        first = 2
+    for number, raw in enumerate(lines[first - 1 :], start=first):
         try:
             entry = parse_line(raw, number, keys)
         except EvidenceError as exc:
@@ -392,7 +412,7 @@ def verify_chain(
             seq=after + 1,
         )
     if anchor is not None and anchor.seq > 0:
-        covered = any(e.seq == anchor.seq for e in report.entries)
+        covered = any(e.seq == anchor.seq for e in report.entries) or bool(report.pruned and report.pruned == anchor)
         if not covered and (not report.entries or report.entries[-1].seq < anchor.seq):
             raise EvidenceError(
                 EXIT_HEAD_MISMATCH,
@@ -406,6 +426,26 @@ def verify_chain(
     return report
 
 
+def _check_anchor(pruned: Head, acknowledged: Head | None) -> Head:
+    """A verified pruning anchor against the controller's acknowledged head (if it has one)."""
+    if acknowledged is not None and pruned.seq > acknowledged.seq:
+        raise EvidenceError(
+            EXIT_SEQ_GAP,
+            f"the chain was pruned up to seq {pruned.seq}, past the acknowledged head seq {acknowledged.seq}: "
+            f"entries {acknowledged.seq + 1}..{pruned.seq} were dropped before anyone collected them",
+            line=1,
+            seq=acknowledged.seq + 1,
+        )
+    if acknowledged is not None and pruned.seq == acknowledged.seq and pruned.digest != acknowledged.digest:
+        raise EvidenceError(
+            EXIT_HEAD_MISMATCH,
+            f"the anchor names seq {pruned.seq} as {pruned.digest[:23]}…, not the acknowledged entry",
+            line=1,
+            seq=pruned.seq,
+        )
+    return pruned
+
+
 # ----- the chain file on the host --------------------------------------------------------
 @contextmanager
 def locked(path: str) -> Iterator[None]:
@@ -417,6 +457,17 @@ def locked(path: str) -> Iterator[None]:
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+def write_atomic(path: str, data: bytes, mode: int = 0o600) -> None:
+    """Replace ``path`` with ``data`` atomically: a per-process temporary file, fsynced, renamed."""
+    tmp = f"{path}.tmp-{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
 
 
 def _fsync_dir(path: str) -> None:
@@ -480,12 +531,22 @@ def append_entry(path: str, build: Callable[[Head, dict[str, Any] | None], bytes
         return Head(head.seq + 1, digest(line)), line
 
 
+def _claimed(raw: bytes, *path: str) -> Any:
+    """A field of a line's payload (unverified), or None when the line cannot be read that far."""
+    try:
+        value = json.loads(base64.b64decode(json.loads(raw)["payload"], validate=True))
+        for name in path:
+            value = value[name]
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        return None
+    return value
+
+
 def claimed_seq(raw: bytes) -> int | None:
     """The seq a line claims (unverified), or None when it cannot be read."""
     try:
-        payload = base64.b64decode(json.loads(raw)["payload"], validate=True)
-        return int(json.loads(payload)["predicate"]["chain"]["seq"])
-    except (ValueError, KeyError, TypeError, binascii.Error):
+        return int(_claimed(raw, "predicate", "chain", "seq"))
+    except (ValueError, TypeError):
         return None
 
 
@@ -497,8 +558,119 @@ def lines_after(path: str, seq: int) -> bytes:
         data = handle.read()
     offset = 0
     for raw in data.split(b"\n"):
+        if is_anchor(raw) and _anchor_seq(raw) < seq:  # pruned before what is asked: not needed to link
+            offset += len(raw) + 1
+            continue
         claimed = claimed_seq(raw)
         if claimed is None or claimed >= seq:
             return data[offset:]
         offset += len(raw) + 1
     return b""
+
+
+def predicate_type(statement_data: Mapping[str, Any]) -> str:
+    """A statement's predicateType, with the URIs of older chains read as today's."""
+    kind = str(statement_data.get("predicateType") or "")
+    return LEGACY_PREDICATES.get(kind, kind)
+
+
+# ----- pruning: a signed anchor stands for the entries dropped before it ------------------
+def anchor_line(private_key: Ed25519PrivateKey, host: str, pruned: Head, acknowledged: Head, time: str) -> bytes:
+    """The first line of a pruned chain: seq and digest of the last dropped entry, signed by the host."""
+    payload = {
+        "_type": ANCHOR_TYPE,
+        "host": host,
+        "seq": pruned.seq,
+        "digest": pruned.digest,
+        "acknowledged": acknowledged.to_dict(),
+        "pruned_at": time,
+    }
+    return canonical_json(sign_envelope(canonical_json(payload), private_key, ANCHOR_PAYLOAD_TYPE))
+
+
+def is_anchor(raw: bytes) -> bool:
+    """True when a line claims to be a pruning anchor (only its signature makes it one)."""
+    try:
+        return json.loads(raw).get("payloadType") == ANCHOR_PAYLOAD_TYPE
+    except (ValueError, AttributeError):
+        return False
+
+
+def read_anchor(raw: bytes, keys: Mapping[str, Ed25519PublicKey]) -> Head:
+    """The Head a verified anchor line stands for (EvidenceError, line 1, when it is forged or bent)."""
+    try:
+        envelope = json.loads(raw.decode("utf-8"))
+        if canonical_json(envelope) != raw:
+            raise EvidenceError(EXIT_MALFORMED, "anchor is not in canonical form (bytes were altered)")
+        data = json.loads(verify_envelope(envelope, keys, ANCHOR_PAYLOAD_TYPE))
+        if not isinstance(data, dict) or data.get("_type") != ANCHOR_TYPE:
+            raise EvidenceError(EXIT_MALFORMED, "anchor payload is not a chain anchor v1")
+        return Head.parse({"seq": data.get("seq"), "digest": data.get("digest")})
+    except EvidenceError as exc:
+        exc.line = 1
+        raise
+    except (UnicodeDecodeError, ValueError, TypeError) as exc:
+        raise EvidenceError(EXIT_MALFORMED, f"unreadable anchor: {exc}", line=1) from exc
+
+
+def _prunable(lines: list[bytes], last_seq: int, cutoff: str) -> int:
+    """How many leading entries may go: seq <= ``last_seq`` and written before ``cutoff``."""
+    count = 0
+    for raw in lines:
+        seq = claimed_seq(raw)
+        if seq is None or seq > last_seq:
+            break
+        when = _claimed(raw, "predicate", "chain", "time")
+        if not isinstance(when, str) or when >= cutoff:
+            break
+        count += 1
+    return count
+
+
+def _anchor_seq(raw: bytes) -> int:
+    """The seq an anchor line claims (unverified; -1 when unreadable, so the line is passed on)."""
+    seq = _claimed(raw, "seq")
+    return seq if isinstance(seq, int) else -1
+
+
+def prune_chain(
+    path: str,
+    *,
+    private_key: Ed25519PrivateKey,
+    host: str,
+    acknowledged: Head | None,
+    cutoff: str,
+    time: str,
+    up_to: int | None = None,
+) -> int:
+    """Drop the leading entries the controller acknowledged that are older than ``cutoff`` (an ISO
+    time); the chain then starts with a signed anchor naming the last dropped entry. Returns how
+    many entries went. Nothing is dropped without an acknowledged head whose digest matches the
+    entry at that seq, and the newest entry always stays (it is the head the next run links to);
+    ``up_to`` lowers the limit further (the last seq a push endpoint confirmed).
+    """
+    if acknowledged is None or acknowledged.seq < 1:
+        return 0
+    with locked(path + ".lock"):
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except FileNotFoundError:
+            return 0
+        lines = data.split(b"\n")
+        tail = lines.pop()
+        old_anchor = lines[0] if lines and is_anchor(lines[0]) else None
+        entries = lines[1:] if old_anchor is not None else lines
+        acked = [raw for raw in entries if claimed_seq(raw) == acknowledged.seq]
+        if not acked or digest(acked[0]) != acknowledged.digest:
+            return 0  # the acknowledged head is not (or differently) here: prune nothing, let verify say why
+        last_seq = acknowledged.seq if up_to is None else min(acknowledged.seq, up_to)
+        count = min(_prunable(entries, last_seq, cutoff), len(entries) - 1)
+        if count < 1:
+            return 0
+        last = entries[count - 1]
+        pruned = Head(claimed_seq(last) or 0, digest(last))
+        anchor = anchor_line(private_key, host, pruned, acknowledged, time)
+        write_atomic(path, b"\n".join([anchor, *entries[count:]]) + b"\n" + tail)
+        _fsync_dir(path)
+        return count

@@ -84,18 +84,103 @@ def exposed_bind(value: Any) -> bool:
     return not (address.is_loopback or address.is_private or address.is_link_local)
 
 
-def accepted_exceptions(intent: Mapping[str, Any] | None) -> dict[str, dict[str, str]]:
-    """The ``accepted_exceptions`` of an intent, keyed by check id (malformed entries dropped)."""
+def nft_world_operand(value: Any, sets: Mapping[str, Sequence[Any]] | None = None) -> bool:
+    """True when an ``nft -j`` saddr operand admits every address (see :func:`world_open`).
+
+    Every spelling nft prints: ``{"prefix": {"addr": "0.0.0.0", "len": 0}}``, ``"::/0"``, a
+    ``{"range": [low, high]}`` spanning half an address family or more, an anonymous
+    ``{"set": [...]}`` or a named ``"@set"`` (resolved through ``sets``) holding one of these,
+    and set elements wrapped as ``{"elem": {"val": ...}}``.
+    """
+    if isinstance(value, str):
+        if value.startswith("@"):
+            return any(nft_world_operand(item, sets) for item in (sets or {}).get(value[1:], ()))
+        return world_open(value)
+    if isinstance(value, list):
+        return any(nft_world_operand(item, sets) for item in value)
+    if not isinstance(value, Mapping) or len(value) != 1:
+        return False
+    return _world_expression(*next(iter(value.items())), sets)
+
+
+def _world_expression(key: str, body: Any, sets: Mapping[str, Sequence[Any]] | None) -> bool:
+    if key == "prefix" and isinstance(body, Mapping):
+        return world_open(f"{body.get('addr')}/{body.get('len')}")
+    if key == "set":
+        return nft_world_operand(body if isinstance(body, list) else [body], sets)
+    if key == "elem" and isinstance(body, Mapping):
+        return nft_world_operand(body.get("val"), sets)
+    return key == "range" and isinstance(body, list) and len(body) == 2 and _wide_range(str(body[0]), str(body[1]))
+
+
+def _wide_range(low: str, high: str) -> bool:
+    try:
+        first, last = ipaddress.ip_address(low.strip("[]")), ipaddress.ip_address(high.strip("[]"))
+    except ValueError:
+        return False
+    if first.version != last.version or last < first:
+        return False
+    return any(world_open(str(net)) for net in ipaddress.summarize_address_range(first, last))  # type: ignore[arg-type]
+
+
+def _exception_entries(intent: Mapping[str, Any] | None) -> list[dict[str, str]]:
+    """Every well-formed accepted exception of an intent as {check, target, reason, variable}.
+
+    Two forms: the per-object list ``[{check: DOS-02, target: "class:downloads", reason}]``
+    (target "" when left out) and the deprecated per-check mapping ``{DOS-02: {reason}}``,
+    which accepts the check for every object of the host (target "*").
+    """
     raw = (intent or {}).get("accepted_exceptions") or {}
-    if not isinstance(raw, Mapping):
-        return {}
     variable = str((intent or {}).get("accepted_exceptions_variable") or "accepted_exceptions")
-    result = {}
-    for check_id, value in raw.items():
-        reason = value.get("reason") if isinstance(value, Mapping) else None
-        if isinstance(reason, str) and reason.strip():
-            result[str(check_id)] = {"reason": reason.strip(), "variable": variable}
-    return result
+    if isinstance(raw, Mapping):
+        items = [{"check": key, "target": "*", **value} for key, value in raw.items() if isinstance(value, Mapping)]
+    elif isinstance(raw, list):
+        items = [item for item in raw if isinstance(item, Mapping)]
+    else:
+        items = []
+    entries = []
+    for item in items:
+        reason, check_id, target = item.get("reason"), item.get("check"), item.get("target") or "*"
+        if isinstance(reason, str) and reason.strip() and isinstance(check_id, str) and isinstance(target, str):
+            entries.append({"check": check_id, "target": target, "reason": reason.strip(), "variable": variable})
+    return entries
+
+
+def accepted_exceptions(intent: Mapping[str, Any] | None) -> dict[str, dict[str, str]]:
+    """Host-wide accepted exceptions (the per-check form), keyed by check id (malformed ones dropped)."""
+    return {e["check"]: e for e in _exception_entries(intent) if e["target"] == "*"}
+
+
+def accepted_for(intent: Mapping[str, Any] | None, check_id: str, target: str | None) -> dict[str, str] | None:
+    """The exception that accepts ``check_id`` on ``target`` (an entry naming it, else a host-wide one)."""
+    entries = [e for e in _exception_entries(intent) if e["check"] == check_id]
+    named = [e for e in entries if target is not None and e["target"] == target]
+    return (named or [e for e in entries if e["target"] == "*"] or [None])[0]
+
+
+def split_accepted(
+    intent: Mapping[str, Any] | None, check_id: str, problems: Sequence[tuple[str | None, str]]
+) -> tuple[list[str], list[tuple[dict[str, str], str]]]:
+    """Problems (target, text) -> (those no exception accepts, [(exception, text)] accepted ones)."""
+    failing, accepted = [], []
+    for target, text in problems:
+        exception = accepted_for(intent, check_id, target)
+        if exception is None:
+            failing.append(text)
+        else:
+            accepted.append((exception, text))
+    return failing, accepted
+
+
+def merged_exception(accepted: Sequence[tuple[Mapping[str, str], str]]) -> dict[str, str]:
+    """One exception naming every object and reason of ``accepted`` (for :func:`accepted_result`)."""
+    exceptions = list({(e["target"], e["reason"]): e for e, _text in accepted}.values())
+    targets = [e["target"] for e in exceptions if e["target"] != "*"]
+    return {
+        "variable": exceptions[0]["variable"],
+        "target": ", ".join(dict.fromkeys(targets)),
+        "reason": "; ".join(dict.fromkeys(e["reason"] for e in exceptions)),
+    }
 
 
 def accepted_result(
@@ -103,7 +188,8 @@ def accepted_result(
 ) -> Result:
     """``not_applicable`` naming the accepted deviation and its reason (never a pass)."""
     variable = exception.get("variable") or "accepted_exceptions"
-    message = f"accepted exception ({variable}[{check_id}]): {exception['reason']}"
+    on = f" on {exception['target']}" if exception.get("target") not in (None, "", "*") else ""
+    message = f"accepted exception ({variable}[{check_id}]{on}): {exception['reason']}"
     evidence = [f"accepted (would fail): {item}" for item in accepted] + list(seen)
     return Result(Status.NOT_APPLICABLE, message, evidence)
 

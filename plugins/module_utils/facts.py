@@ -131,8 +131,13 @@ class Facts:
         intent_dir: str = "/etc/rampart/intent",
         live: dict[str, Result] | None = None,
         network: Any = None,
+        *,
+        try_default_logins: bool = True,
     ) -> None:
         self.runner: Runner = runner or subprocess_runner
+        # SEC-05 logs in with default passwords; a scheduled audit may turn that off (each attempt
+        # writes a failed-authentication line every period): the check then says it did not try.
+        self.try_default_logins = try_default_logins
         # How on-host login attempts reach services (probes/credentials.py); None: real sockets
         # when auditing the live host (root "/"), no attempts when auditing a file tree.
         self.network: Any = network
@@ -141,6 +146,8 @@ class Facts:
         self.live: dict[str, Result] = dict(live or {})
         self._commands: dict[tuple[str, ...], CommandOutput] = {}
         self._cache: dict[str, Any] = {}
+        self._unparsed: dict[str, list[Any]] = {}
+        self.consulted: list[str] = []  # probe keys asked for, in order (checks.common.doubted_by)
         self._users: dict[int, str] | None = None
         self._groups: dict[int, str] | None = None
 
@@ -225,20 +232,32 @@ class Facts:
     # ----- intent and memoization ------------------------------------------------------
     def intent(self, role: str) -> dict | None:
         """The intent a role declared (``<intent_dir>/<role>.json``), or None if absent."""
-        path = os.path.join(self.intent_dir, f"{role}.json")
+        return self.json_file(os.path.join(self.intent_dir, f"{role}.json"), "intent file ")
+
+    def json_file(self, path: str, what: str = "") -> dict | None:
+        """A JSON object file on the host; None when absent, ProbeError naming it when malformed."""
         text = self.read_text(path)
         if text is None:
             return None
         try:
             data = json.loads(text)
         except ValueError as exc:
-            raise ProbeError(f"malformed intent file {path}: {exc}") from exc
+            raise ProbeError(f"malformed {what}{path}: {exc}") from exc
         if not isinstance(data, dict):
-            raise ProbeError(f"malformed intent file {path}: expected a JSON object")
+            raise ProbeError(f"malformed {what}{path}: expected a JSON object")
         return data
+
+    def note_unparsed(self, key: str, lines: Sequence[Any]) -> None:
+        """Record the lines probe ``key`` skipped (parsers.Unparsed), for the checks that use it."""
+        self._unparsed[key] = list(lines)
+
+    def unparsed(self, key: str) -> list[Any]:
+        """The lines probe ``key`` skipped in this run ([] when it parsed everything or never ran)."""
+        return list(self._unparsed.get(key, []))
 
     def cached(self, key: str, fn: Callable[[], T]) -> T:
         """Memoize ``fn()`` under ``key`` for this run, including a raised ProbeError."""
+        self.consulted.append(key)
         if key not in self._cache:
             try:
                 self._cache[key] = fn()

@@ -80,6 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     first = report.entries[0].seq if report.entries else None
     result = {"ok": True, "code": EXIT_OK, "entries": len(report.entries), "first_seq": first, "head": head}
     text = f"rampart-verify: {args.chain}: OK, {len(report.entries)} entries"
+    if report.pruned:
+        result["pruned"] = report.pruned.to_dict()
+        text += f" after a signed anchor (pruned up to seq {report.pruned.seq})"
     if head:
         text += f", head seq {head['seq']} {head['digest']}"
     _emit(args, result, text, False)

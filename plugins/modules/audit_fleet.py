@@ -23,6 +23,7 @@ author:
 extends_documentation_fragment:
   - rampart.hardening.attributes
   - rampart.hardening.attributes.flow
+  - rampart.hardening.audit_reports
 options:
   report_dir:
     description: Directory on the controller the reports go under.
@@ -52,17 +53,9 @@ options:
     description: An earlier C(fleet.json) (or the directory holding it) to compare every host with.
     type: path
 attributes:
-  action:
-    support: full
-  async:
-    support: none
   check_mode:
     support: full
     description: Nothing is written.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 seealso:
   - module: rampart.hardening.audit_host
 """

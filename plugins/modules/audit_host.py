@@ -26,6 +26,7 @@ author:
 extends_documentation_fragment:
   - rampart.hardening.attributes
   - rampart.hardening.attributes.flow
+  - rampart.hardening.audit_reports
 options:
   host_label:
     description: Name of the host in the report, in waiver patterns and in the report path (default the inventory name).
@@ -91,7 +92,7 @@ options:
     description: As O(rampart.hardening.edge_probe#module:ports).
     type: list
     elements: int
-    default: [5432, 6379, 6380, 3306, 5672, 15672, 4369, 25672, 8123, 9000, 9200, 27017, 11211]
+    default: [5432, 6379, 6380, 3306, 5671, 5672, 15672, 4369, 25672, 8123, 9000, 9440, 9200, 27017, 11211]
   allowed_services:
     description: As O(rampart.hardening.edge_probe#module:allowed_services). Default the host's firewall intent.
     type: list
@@ -125,17 +126,9 @@ options:
     choices: [json, markdown, html, junit, sarif]
     default: [json, markdown, html, junit, sarif]
 attributes:
-  action:
-    support: full
-  async:
-    support: none
   check_mode:
     support: full
     description: The audit and the probes run; no report is written.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 notes:
   - Run it with become, so the checks can read root-only configuration.
 seealso:

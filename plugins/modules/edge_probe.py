@@ -60,7 +60,7 @@ options:
     description: Ports that must not answer from the controller (checklist NET-04).
     type: list
     elements: int
-    default: [5432, 6379, 6380, 3306, 5672, 15672, 4369, 25672, 8123, 9000, 9200, 27017, 11211]
+    default: [5432, 6379, 6380, 3306, 5671, 5672, 15672, 4369, 25672, 8123, 9000, 9440, 9200, 27017, 11211]
   allowed_services:
     description:
       - The services the host's firewall deliberately opens, given as the C(services) list of the firewall intent

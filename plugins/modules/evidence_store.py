@@ -121,13 +121,7 @@ def _write(path: str, data: bytes, mode: int = 0o600) -> bool:
     if _read(path) == data:
         return False
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-    tmp = f"{path}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    ev.write_atomic(path, data, mode)
     return True
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
@@ -262,3 +264,36 @@ def sample_report(make_facts) -> dict:
         available=sample_checks(),
     )
     return report.to_dict()
+
+
+# ----- modules and actions as Ansible runs them ------------------------------------------------
+ANSIBLE = shutil.which("ansible")
+
+
+def adhoc(module: str, args: dict, *extra: str) -> dict:
+    """Run one module or action on localhost with the real Ansible executor; return its JSON result."""
+    if ANSIBLE is None:
+        pytest.skip("ansible is not on PATH")
+    import ansible_collections  # noqa: PLC0415 - to point Ansible at the collection under test
+
+    collections = next(str(Path(p).parent) for p in ansible_collections.__path__ if (Path(p) / "rampart").exists())
+    env = dict(
+        os.environ,
+        ANSIBLE_COLLECTIONS_PATH=collections,
+        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
+        ANSIBLE_PYTHON_INTERPRETER="auto_silent",
+        ANSIBLE_NOCOLOR="1",
+    )
+    proc = subprocess.run(
+        [ANSIBLE, "localhost", "-c", "local", "-m", f"rampart.hardening.{module}", "-a", json.dumps(args), *extra],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=120,
+    )
+    # The JSON callback's document comes first; aggregate callbacks enabled by an
+    # ansible.cfg (the repo's enables the score table) may print after it.
+    data, _unused = json.JSONDecoder().raw_decode(proc.stdout, proc.stdout.index("{"))
+    return data["plays"][0]["tasks"][0]["hosts"]["localhost"]

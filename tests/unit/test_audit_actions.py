@@ -5,13 +5,10 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import sample_checks
+from conftest import adhoc, sample_checks
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -43,7 +40,6 @@ from ansible_collections.rampart.hardening.plugins.module_utils.probe_targets im
 )
 from ansible_collections.rampart.hardening.plugins.module_utils.render.fleet import build_fleet, render_fleet_html
 
-ANSIBLE = shutil.which("ansible")
 NOW = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.UTC)
 LIVE = {
     "RDS-03": {
@@ -235,33 +231,6 @@ def test_collect_reports_and_write_fleet(sample_report: dict, tmp_path: Path) ->
 
 
 # ----- the action plugins as Ansible runs them -------------------------------------------------
-def adhoc(module: str, args: dict, *extra: str) -> dict:
-    """Run one action on localhost with the real Ansible executor; return its JSON result."""
-    if ANSIBLE is None:
-        pytest.skip("ansible is not on PATH")
-    import ansible_collections  # noqa: PLC0415 - to point Ansible at the collection under test
-
-    collections = next(str(Path(p).parent) for p in ansible_collections.__path__ if (Path(p) / "rampart").exists())
-    env = dict(
-        os.environ,
-        ANSIBLE_COLLECTIONS_PATH=collections,
-        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
-        ANSIBLE_PYTHON_INTERPRETER="auto_silent",
-        ANSIBLE_NOCOLOR="1",
-    )
-    proc = subprocess.run(
-        [ANSIBLE, "localhost", "-c", "local", "-m", f"rampart.hardening.{module}", "-a", json.dumps(args), *extra],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=120,
-    )
-    data, _unused = json.JSONDecoder().raw_decode(proc.stdout, proc.stdout.index("{"))
-    return data["plays"][0]["tasks"][0]["hosts"]["localhost"]
-
-
 CUSTOM = [
     {
         "id": "SITE-01",

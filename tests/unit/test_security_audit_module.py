@@ -3,48 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import adhoc
 
 from ansible_collections.rampart.hardening.plugins.callback.rampart_score import find_report, format_table
 from ansible_collections.rampart.hardening.plugins.filter.report import FilterModule
 from ansible_collections.rampart.hardening.plugins.module_utils.render.formats import write_reports
 
-ANSIBLE = shutil.which("ansible")
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-def adhoc(module: str, args: dict, *extra: str) -> dict:
-    """Run one module on localhost with the real Ansible executor; return its JSON result."""
-    if ANSIBLE is None:
-        pytest.skip("ansible is not on PATH")
-    import ansible_collections  # noqa: PLC0415 - to point Ansible at the collection under test
-
-    collections = next(str(Path(p).parent) for p in ansible_collections.__path__ if (Path(p) / "rampart").exists())
-    env = dict(
-        os.environ,
-        ANSIBLE_COLLECTIONS_PATH=collections,
-        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
-        ANSIBLE_PYTHON_INTERPRETER="auto_silent",
-        ANSIBLE_NOCOLOR="1",
-    )
-    proc = subprocess.run(
-        [ANSIBLE, "localhost", "-c", "local", "-m", f"rampart.hardening.{module}", "-a", json.dumps(args), *extra],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=120,
-    )
-    # The JSON callback's document comes first; aggregate callbacks enabled by an
-    # ansible.cfg (the repo's enables the score table) may print after it.
-    data, _unused = json.JSONDecoder().raw_decode(proc.stdout, proc.stdout.index("{"))
-    return data["plays"][0]["tasks"][0]["hosts"]["localhost"]
 
 
 CUSTOM = [

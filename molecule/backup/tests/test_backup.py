@@ -19,10 +19,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from labhosts import lab_host, must_run
+from labhosts import audit_findings, lab_host, must_run
 
 DB = lab_host("rampart-backup-db")
 HOST = "rampart-backup-db"
+VAULT = lab_host("rampart-backup-vault")
+VAULT_DIR = "/var/backups/rampart-vault/rampart-backup-db"
+VAULT_STATE = "/var/lib/rampart-backup-vault"
+REDIS_CONF = "/etc/redis/redis.conf"
+BACKUP_NAME = re.compile(r"^[A-Za-z0-9_.-]+-\d{8}T\d{6}Z\.[a-z.]+\.gpg$")
 REPO = Path(__file__).resolve().parents[3]
 EPHEMERAL = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
 BACKUPS = "/var/backups/rampart"
@@ -89,6 +94,8 @@ def playbook(name: str, **extra: object) -> subprocess.CompletedProcess[str]:
             "-i",
             os.environ["MOLECULE_INVENTORY_FILE"],
             str(REPO / "playbooks" / name),
+            "-l",
+            HOST,  # the vault is in the inventory too
             "-e",
             json.dumps(extra),
         ],
@@ -112,27 +119,7 @@ def databases() -> list[str]:
 
 
 def audit() -> dict[str, dict]:
-    env = dict(os.environ, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
-    proc = subprocess.run(
-        [
-            "ansible",
-            HOST,
-            "-i",
-            os.environ["MOLECULE_INVENTORY_FILE"],
-            "-m",
-            "rampart.hardening.security_audit",
-            "-a",
-            json.dumps({"checks": ["BKP-*"]}),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    result = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"][HOST]
-    return {finding["id"]: finding for finding in result["report"]["findings"]}
+    return audit_findings(HOST, ["BKP-*"])
 
 
 @pytest.fixture(scope="module")
@@ -266,10 +253,12 @@ def test_round_trip_restores_identical_data(seeded: dict[str, str]) -> None:
     assert not list(Path(tempfile.gettempdir()).glob("rampart-restore-*"))
 
 
-def _plant_copy(source: str, name: str, data: bytes | None = None, fix_manifest: bool = False) -> None:
-    """Copy a backup under another name, optionally damaged, with its manifest."""
+def _plant_copy(
+    source: str, name: str, data: bytes | None = None, fix_manifest: bool = False, meta: dict | None = None
+) -> None:
+    """Copy a backup under another name, optionally damaged, with its (optionally altered) manifest."""
     must_run(DB, "cp %s %s", f"{BACKUPS}/{source}", f"{BACKUPS}/{name}")
-    meta = manifest(source)
+    meta = dict(meta if meta is not None else manifest(source), file=name)
     if data is not None:
         subprocess.run(
             ["podman", "exec", "-i", HOST, "dd", f"of={BACKUPS}/{name}", "status=none"], input=data, check=True
@@ -329,6 +318,188 @@ def test_a_failure_after_the_swap_rolls_back(seeded: dict[str, str]) -> None:
     assert checksums() == before
     assert not [n for n in databases() if n.startswith("appdb__restore_")]
     assert sql("SELECT datallowconn FROM pg_database WHERE datname = 'appdb'", "postgres") == "t"
+
+
+def test_a_manifest_with_wrong_row_counts_is_refused(seeded: dict[str, str]) -> None:
+    """The restored copy's exact row counts must match the manifest's estimates (10 % / 100 rows)."""
+    before = checksums()
+    source = newest("pg-appdb")
+    meta = manifest(source)
+    assert meta["tables"]["public.people"] >= 500  # analysed before the backup: a real estimate
+    meta["tables"]["public.people"] = meta["tables"]["public.people"] * 10 + 1000
+    name = "pg-appdb-20200101T000003Z.dump.gpg"
+    _plant_copy(source, name, meta=meta)  # ciphertext and plaintext intact: only the row count lies
+    result = restore(rampart_restore_file=name)
+    must_run(DB, "rm -f %s %s", f"{BACKUPS}/{name}", f"{BACKUPS}/{name}.manifest.json")
+    assert result.returncode != 0, result.stdout[-3000:]
+    assert "row counts outside the tolerance: [public.people:" in result.stdout
+    assert checksums() == before
+    assert not [n for n in databases() if n.startswith("appdb__restore_")]
+    assert sql("SELECT datallowconn FROM pg_database WHERE datname = 'appdb'", "postgres") == "t"
+
+
+def _wait_redis() -> None:
+    for _ in range(60):
+        if (
+            DB.run(
+                "REDISCLI_AUTH=%s redis-cli -s /run/redis/redis-server.sock --user admin PING", redis_password()
+            ).stdout.strip()
+            == "PONG"
+        ):
+            return
+        must_run(DB, "sleep 0.5")
+    raise AssertionError("Redis did not come back")
+
+
+def test_redis_restore_with_appendonly_rebuilds_the_aof(seeded: dict[str, str]) -> None:
+    must_run(DB, "sed -i -E 's/^appendonly no$/appendonly yes/' %s", REDIS_CONF)
+    must_run(DB, "systemctl restart redis-server")
+    _wait_redis()
+    try:
+        assert redis("CONFIG", "GET", "appendonly").split() == ["appendonly", "yes"]
+        for index in range(30):
+            redis("SET", f"app:aof{index}", f"aof-value-{index}")
+        expected = redis_state()
+        backup_now()
+        redis("FLUSHALL")
+        redis("SET", "app:only-after-the-backup", "x")
+        result = playbook("restore.yml", rampart_restore_kind="redis")
+        assert result.returncode == 0, result.stdout[-3000:]
+        assert redis_state() == expected
+        assert redis("CONFIG", "GET", "appendonly").split() == ["appendonly", "yes"]
+        assert must_run(DB, "grep -c '^appendonly yes$' %s", REDIS_CONF).strip() == "1"
+        files = must_run(DB, "ls /var/lib/redis").split()
+        assert "appendonlydir" in files
+        assert [f for f in files if f.startswith("appendonlydir.pre-restore-")], files
+        # Redis loads the AOF at start: the rebuilt AOF must hold the restored data.
+        must_run(DB, "systemctl restart redis-server")
+        _wait_redis()
+        assert redis_state() == expected
+    finally:
+        must_run(DB, "sed -i -E 's/^appendonly yes$/appendonly no/' %s", REDIS_CONF)
+        must_run(DB, "systemctl restart redis-server")
+        _wait_redis()
+
+
+# --- The second location (backup vault, pull-based) ---------------------------------------------------
+
+
+def pull() -> None:
+    must_run(VAULT, "systemctl start rampart-backup-pull.service")
+
+
+def vault_listing() -> list[str]:
+    return must_run(VAULT, "ls -A %s", VAULT_DIR).split()
+
+
+def vault_sha(name: str) -> str:
+    return must_run(VAULT, "sha256sum %s", f"{VAULT_DIR}/{name}").split()[0]
+
+
+def backups_on_db() -> list[str]:
+    return sorted(n for n in listing() if BACKUP_NAME.match(n))
+
+
+def test_the_vault_pulls_copies_that_match_their_manifests(seeded: dict[str, str]) -> None:
+    pull()
+    held = set(vault_listing())
+    names = backups_on_db()
+    assert {"pg-appdb", "pg-globals", "redis"} <= {n.rsplit("-", 1)[0] for n in names}
+    for name in names:
+        assert name in held, (name, sorted(held))
+        assert f"{name}.manifest.json" in held, (name, sorted(held))
+        assert vault_sha(name) == manifest(name)["ciphertext"]["sha256"]
+        assert must_run(VAULT, "stat -c %%a %s", f"{VAULT_DIR}/{name}").strip() == "600"
+    assert must_run(VAULT, "stat -c %%a %s", VAULT_DIR).strip() == "700"
+    state = json.loads(must_run(VAULT, "cat %s", f"{VAULT_STATE}/pull-rampart-backup-db.json"))
+    assert state["stored"]
+    # Nothing but final backups and manifests came over.
+    assert not [n for n in held if not (BACKUP_NAME.match(n.removesuffix(".manifest.json")) or n.startswith("."))]
+
+
+def test_the_db_host_cannot_delete_or_overwrite_the_vault_copies(seeded: dict[str, str]) -> None:
+    pull()
+    names = backups_on_db()
+    kept = {name: vault_sha(name) for name in names}
+    victim, lost = names[0], names[1]
+    # The only credential between the two hosts is the vault's key on the db host, and it can
+    # only read: uploads, deletions and commands are refused by the forced read-only rrsync.
+    ssh = (
+        f"ssh -i {VAULT_STATE}/id_ed25519 -o BatchMode=yes -o IdentitiesOnly=yes "
+        f"-o UserKnownHostsFile={VAULT_STATE}/known_hosts -o StrictHostKeyChecking=yes"
+    )
+    target = "rampart-pull@rampart-backup-db"
+    assert VAULT.run("rsync -e %s /etc/hostname %s", ssh, f"{target}:./{victim}").rc != 0
+    must_run(VAULT, "mkdir -p /tmp/empty")
+    assert VAULT.run("rsync -r --delete -e %s /tmp/empty/ %s", ssh, f"{target}:./").rc != 0
+    assert VAULT.run(f"{ssh} {target} rm -f {BACKUPS}/{victim}").rc != 0
+    assert VAULT.run(f"{ssh} {target} id").rc != 0
+    assert must_run(DB, "sha256sum %s", f"{BACKUPS}/{victim}").split()[0] == kept[victim]
+    # The db host holds no SSH key for the vault (no SSH private key outside the sshd host keys).
+    scanned = "/root /home /var/lib/rampart-pull /var/lib/rampart-backup /etc/rampart /var/backups"
+    keys = DB.run(f"grep -rlaF 'OPENSSH PRIVATE KEY' {scanned}")
+    assert keys.rc == 1, keys.stdout
+    # A compromised db host rewrites one backup (manifest to match) and deletes another: the
+    # vault keeps its copies, byte for byte.
+    _plant_copy(names[-1], victim, data=b"forged by the db host", fix_manifest=True)
+    must_run(DB, "mv %s %s /root/", f"{BACKUPS}/{lost}", f"{BACKUPS}/{lost}.manifest.json")
+    try:
+        pull()
+        assert {name: vault_sha(name) for name in names} == kept
+    finally:
+        must_run(DB, "mv %s %s %s/", f"/root/{lost}", f"/root/{lost}.manifest.json", BACKUPS)
+
+
+def test_the_vault_rejects_a_copy_that_does_not_match_its_manifest(seeded: dict[str, str]) -> None:
+    name = "pg-bogus-20260101T000000Z.dump.gpg"
+    _plant_copy(newest("pg-globals"), name, data=b"not what the manifest says")
+    try:
+        failed = VAULT.run("systemctl start rampart-backup-pull.service")
+        assert failed.rc != 0
+        assert name not in vault_listing()
+        assert name in must_run(VAULT, "ls -A %s", f"{VAULT_DIR}/.rejected").split()
+    finally:
+        must_run(DB, "rm -f %s %s", f"{BACKUPS}/{name}", f"{BACKUPS}/{name}.manifest.json")
+    pull()
+
+
+def test_the_vault_prunes_on_its_own_terms(seeded: dict[str, str]) -> None:
+    now = datetime.now(UTC)
+    source = newest("pg-globals")
+    ages = [1, 2, 3, 5, 8, 12, 25, 40]
+    planted = [
+        f"pg-vaultret-{(now - timedelta(days=age, hours=1)).strftime('%Y%m%dT%H%M%SZ')}.dump.gpg" for age in ages
+    ]
+    for name in planted:
+        _plant_copy(source, name, fix_manifest=True)
+    try:
+        pull()
+        held = set(vault_listing())
+        # The vault: keep_count 6, keep_days 20, keep_min 2 (the db host would keep 4).
+        assert {n for n in planted if n in held} == set(planted[:6])
+        pull()  # the pruned names are still on the db host, but never pulled again
+        assert {n for n in planted if n in set(vault_listing())} == set(planted[:6])
+    finally:
+        for name in planted:
+            must_run(DB, "rm -f %s %s", f"{BACKUPS}/{name}", f"{BACKUPS}/{name}.manifest.json")
+
+
+def test_restore_from_the_vault_copy(seeded: dict[str, str]) -> None:
+    backup_now()
+    expected = checksums()
+    pull()
+    name = newest("pg-appdb")
+    assert name in vault_listing()
+    # The db host lost its own backups of appdb; the copy on the vault restores.
+    must_run(DB, "mkdir -p /root/lost && mv %s/pg-appdb-2* /root/lost/", BACKUPS)
+    try:
+        sql("DELETE FROM orders; DROP TABLE files")
+        result = restore(rampart_restore_source_host="rampart-backup-vault", rampart_restore_source_dir=VAULT_DIR)
+        assert result.returncode == 0, result.stdout[-3000:]
+        assert checksums() == expected
+        assert json.loads(must_run(DB, "cat %s", f"{STATE}/last-restore.json"))["file"] == name
+    finally:
+        must_run(DB, "mv /root/lost/* %s/", BACKUPS)
 
 
 # --- Retention --------------------------------------------------------------------------------------

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import time
 import uuid
 
 import pytest
-from labhosts import lab_host, must_run
+from labhosts import audit_findings, lab_host, must_run
 
 HOST = "rampart-baseline-host"
 LOGS = "rampart-baseline-logs"
@@ -132,27 +130,7 @@ def test_faillock_locks_the_account_after_failed_ssh_logins(host, logs):
 
 
 def audit() -> dict[str, dict]:
-    env = dict(os.environ, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
-    proc = subprocess.run(
-        [
-            "ansible",
-            HOST,
-            "-i",
-            os.environ["MOLECULE_INVENTORY_FILE"],
-            "-m",
-            "rampart.hardening.security_audit",
-            "-a",
-            json.dumps({"checks": ["SYS-*", "NET-07", "LOG-02", "LOG-03", "SEC-04"]}),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    result = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"][HOST]
-    return {finding["id"]: finding for finding in result["report"]["findings"]}
+    return audit_findings(HOST, ["SYS-*", "NET-07", "LOG-02", "LOG-03", "SEC-04"])
 
 
 def test_audit_inside_the_container(host):

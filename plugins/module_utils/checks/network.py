@@ -10,8 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ansible_collections.rampart.hardening.plugins.module_utils.checks.common import judge
-from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts
+from ansible_collections.rampart.hardening.plugins.module_utils.checks.common import doubted_by, judge, unless_hidden
+from ansible_collections.rampart.hardening.plugins.module_utils.exposure import (
+    accepted_result,
+    merged_exception,
+    split_accepted,
+    world_open,
+)
+from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts, ProbeError
 from ansible_collections.rampart.hardening.plugins.module_utils.model import Result, error, failed, not_applicable
 from ansible_collections.rampart.hardening.plugins.module_utils.parsers.nftables import Ruleset
 from ansible_collections.rampart.hardening.plugins.module_utils.parsers.sockets import DATA_PORTS
@@ -71,6 +77,7 @@ def _ruleset_or_fail(facts: Facts) -> tuple[Ruleset | None, Result | None]:
     fix_role="firewall",
     fix_tag="firewall_rules",
 )
+@doubted_by("nft")
 def net_firewall_active(facts: Facts) -> Result:
     """Inspects: `nft -j list ruleset` base chains hooked on input; nftables/ufw unit state.
 
@@ -108,6 +115,7 @@ def net_firewall_active(facts: Facts) -> Result:
     fix_role="firewall",
     fix_tag="firewall_rules",
 )
+@doubted_by("nft")
 def net_default_drop(facts: Facts) -> Result:
     """Inspects: Policy and rules of every input base chain (jumps followed).
 
@@ -173,6 +181,7 @@ def _ports(values: Iterable[Any] | None) -> set[int]:
     fix_role="firewall",
     fix_tag="firewall_rules",
 )
+@doubted_by("ss")
 def net_sockets_allowlist(facts: Facts) -> Result:
     """Inspects: Non-loopback listeners from `ss -Htulpn` vs the allowlist from intents (firewall
     services/management, nginx 80/443, postgresql/redis ports) or the 22/80/443 baseline.
@@ -206,29 +215,90 @@ def net_sockets_allowlist(facts: Facts) -> Result:
     fix_role="firewall",
     fix_tag="firewall_rules",
 )
+@doubted_by("ss", "nft")
 def net_data_ports(facts: Facts) -> Result:
-    """Inspects: Off-loopback listeners on DATA_PORTS (5432, 6379, 6380, 3306, 5672, 15672, 4369, 25672, 8123,
-    9000, 9200, 27017, 11211) and whether the ruleset accepts them from any source.
+    """Inspects: Off-loopback listeners on DATA_PORTS (5432, 6379, 6380, 3306, 5671, 5672, 15672, 4369, 25672,
+    8123, 9000, 9440, 9200, 27017, 11211); input rules that accept one of those ports from any source, whether
+    something listens or not (no saddr, or a saddr of 0.0.0.0/0, ::/0, a range or @set holding them, in any
+    spelling nft prints); firewall intent services that open one to every address.
 
-    pass: none listening off-host, or filtered/source-restricted; fail: accepted from anywhere. Reachability is
-    verified live.
+    pass: no data port accepted from anywhere, listeners filtered or source-restricted; fail: a listener
+    accepted from anywhere, an explicit any-source accept rule or declared any-source service on a data port;
+    n/a: only deviations an accepted exception names (rampart_firewall_accepted_exceptions, per service).
+    Reachability is verified live.
     """
-    listening = [item for item in exposed(facts) if item.port in DATA_PORTS]
-    if not listening:
-        seen = ["no database/broker port listens off-loopback (reachability verified live)"]
-        return judge("data ports listen on loopback only", [], seen=seen)
+    sockets = exposed(facts)
     rules = ruleset(facts)
-    problems, seen = [], []
-    for listener in listening:
+    problems: list[tuple[str | None, str]] = []
+    seen: list[str] = []
+    firewall = intent(facts, "firewall")
+    world_services = _world_data_services(firewall)
+    for listener in (item for item in sockets if item.port in NET04_PORTS):
         if rules is None:
-            problems.append(f"{listener.evidence()} listens publicly and no nftables ruleset filters it")
+            problems.append((None, f"{listener.evidence()} listens publicly and no nftables ruleset filters it"))
             continue
         exposing = port_exposure(rules, listener.port, listener.proto)
         if exposing:
-            problems.append(f"{listener.evidence()} accepted from any source: {exposing[0].text}")
+            target = _service_target(world_services, listener.port)
+            problems.append((target, f"{listener.evidence()} accepted from any source: {exposing[0].text}"))
         else:
             seen.append(f"{listener.evidence()}: filtered or source-restricted")
-    return judge("data ports are filtered to allowed sources (verified live)", problems, seen=seen)
+    if rules is not None:
+        problems += _world_accept_rules(rules, world_services)
+    problems += [(f"service:{name}", text) for name, text in _world_service_texts(world_services)]
+    if not seen and not problems:
+        seen.append("no database/broker port listens off-loopback or is accepted from any source")
+    failing, accepted = split_accepted(firewall, "NET-04", list(dict.fromkeys(problems)))
+    if accepted and not failing:
+        return accepted_result("NET-04", merged_exception(accepted), [text for _e, text in accepted], seen)
+    seen = [f"accepted exception: {text}" for _e, text in accepted] + seen
+    return judge("data ports are filtered to allowed sources (verified live)", failing, seen=seen)
+
+
+# Data ports NET-04 judges: the same list the roles refuse to open to the world (rampart.hardening.data_port).
+NET04_PORTS: tuple[int, ...] = DATA_PORTS
+
+
+def _world_data_services(firewall: dict[str, Any]) -> dict[str, set[int]]:
+    """Firewall intent services open to every address -> the data ports they open."""
+    found: dict[str, set[int]] = {}
+    for service in firewall.get("services") or []:
+        if not isinstance(service, dict):
+            continue
+        sources = service.get("sources") or ["any"]
+        ports = {p for p in _ports(service.get("ports")) if p in NET04_PORTS}
+        if ports and any(world_open(str(s)) for s in sources):
+            found[str(service.get("name"))] = ports
+    return found
+
+
+def _world_service_texts(services: dict[str, set[int]]) -> list[tuple[str, str]]:
+    return [
+        (name, f"firewall intent: service '{name}' opens {', '.join(map(str, sorted(ports)))} to every address")
+        for name, ports in services.items()
+    ]
+
+
+def _service_target(services: dict[str, set[int]], port: int) -> str | None:
+    """The declared any-source service that opens ``port`` (its accepted exception covers the rule)."""
+    return next((f"service:{name}" for name, ports in services.items() if port in ports), None)
+
+
+def _world_accept_rules(rules: Ruleset, services: dict[str, set[int]]) -> list[tuple[str | None, str]]:
+    """Explicit input rules accepting a data port from any source, listening or not (one line per rule)."""
+    found: dict[str, list[int]] = {}
+    targets: dict[str, str | None] = {}
+    for port in NET04_PORTS:
+        for rule in port_exposure(rules, port, "tcp"):
+            if rule.family == "-" or rule.text.endswith(": accepted by policy"):
+                continue  # a default-accept chain: NET-02 fails it, NET-04 judges what listens
+            label = f"{rule.family} {rule.table} {rule.chain}: {rule.text}"
+            found.setdefault(label, []).append(port)
+            targets.setdefault(label, _service_target(services, port))
+    return [
+        (targets[label], f"{label} accepts data port(s) {', '.join(map(str, ports))} from any source")
+        for label, ports in found.items()
+    ]
 
 
 @check(
@@ -242,6 +312,7 @@ def net_data_ports(facts: Facts) -> Result:
     fix_role="firewall",
     fix_tag="firewall_rules",
 )
+@doubted_by("nft")
 def net_ipv6(facts: Facts) -> Result:
     """Inspects: inet/ip6 input chains; net.ipv6.conf.all.disable_ipv6.
 
@@ -279,6 +350,7 @@ def _docker_present(facts: Facts, rules: Ruleset | None) -> bool:
     fix_role="firewall",
     fix_tag="firewall_docker",
 )
+@doubted_by("nft", hides=lambda line: line.key is None or "DOCKER" in line.key, absent_too=True)
 def net_docker(facts: Facts) -> Result:
     """Inspects: docker.service, /var/run/docker.sock, DOCKER/DOCKER-USER chains.
 
@@ -320,9 +392,13 @@ def net_sysctls(facts: Facts) -> Result:
         or bool(intent(facts, "baseline").get("forwarding"))
         or _docker_present(facts, None)
     )
-    problems, minor, seen = [], [], []
+    problems, minor, seen, unread = [], [], [], []
     for key, expected, severe in NETWORK_SYSCTLS:
-        current = value(facts, key)
+        try:
+            current = value(facts, key)
+        except ProbeError as exc:  # this key's line was unreadable: judge the others, doubt the verdict
+            unread.append(str(exc))
+            continue
         if current is None:
             minor.append(f"{key}: not readable")
             continue
@@ -331,5 +407,5 @@ def net_sysctls(facts: Facts) -> Result:
             continue
         (problems if severe else minor).append(f"{key} = {current} (expected {'/'.join(expected)})")
     if not seen:
-        return error("no network sysctl is readable (sysctl -a and /proc/sys both failed)")
-    return judge("network sysctls hardened", problems, minor, seen)
+        return error("no network sysctl is readable (sysctl -a and /proc/sys both failed)", unread)
+    return unless_hidden(judge("network sysctls hardened", problems, minor, seen), unread)

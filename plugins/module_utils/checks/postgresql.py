@@ -237,6 +237,24 @@ def _privileged(pg: PgFacts) -> list[str]:
     return problems
 
 
+# playbooks/restore.yml keeps the replaced database as <db>__prerestore_<UTC stamp> (the backup
+# role drops it after rampart_backup_prerestore_keep_hours): the same application's data.
+PRERESTORE_RE = re.compile(r"^(?P<db>.+)__prerestore_\d{8}T\d{6}Z$")
+
+
+def _owned_databases(databases: list[dict]) -> list[dict]:
+    """Application databases, without restore safety copies owned like the database they copy."""
+    owner_of = {d.get("name"): d.get("owner") for d in databases}
+    kept = []
+    for db in databases:
+        name = str(db.get("name"))
+        copy = PRERESTORE_RE.match(name)
+        if name in SYSTEM_DATABASES or (copy and owner_of.get(copy["db"], object()) == db.get("owner")):
+            continue
+        kept.append(db)
+    return kept
+
+
 @check(
     id="PG-05",
     title="Only postgres is privileged; login roles have passwords; apps own only their database",
@@ -253,7 +271,8 @@ def _privileged(pg: PgFacts) -> list[str]:
 def pg_roles(facts: Facts) -> Result:
     """Inspects: Role attributes, login roles without password, database owners.
 
-    pass: only postgres privileged, every login role has a password, app roles own ≤ 1 database; fail otherwise.
+    pass: only postgres privileged, every login role has a password, app roles own ≤ 1 database (a restore's
+    <db>__prerestore_<stamp> safety copy, owned like <db>, is not counted); fail otherwise.
     """
     pg, skip = _pg_or_na(facts)
     if skip:
@@ -264,7 +283,7 @@ def pg_roles(facts: Facts) -> Result:
         for r in pg.roles
         if r.login and r.password == "none" and r.name != "postgres"
     ]
-    owners = Counter(d.get("owner") for d in pg.databases if d.get("name") not in SYSTEM_DATABASES)
+    owners = Counter(d.get("owner") for d in _owned_databases(pg.databases))
     problems += [f"role {o} owns {n} databases" for o, n in owners.items() if o != "postgres" and n > 1]
     problems += [
         f"system database {d['name']} owned by {d.get('owner')}"

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ansible_collections.rampart.hardening.plugins.module_utils.checks.common import judge
-from ansible_collections.rampart.hardening.plugins.module_utils.exposure import accept_declared
+from ansible_collections.rampart.hardening.plugins.module_utils.checks.common import doubted_by, judge
+from ansible_collections.rampart.hardening.plugins.module_utils.exposure import (
+    accept_declared,
+    accepted_exceptions,
+    accepted_result,
+    merged_exception,
+    split_accepted,
+)
 from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts
 from ansible_collections.rampart.hardening.plugins.module_utils.model import Result, not_applicable
 from ansible_collections.rampart.hardening.plugins.module_utils.parsers import ParseError
@@ -49,6 +55,50 @@ def _serving(facts: Facts) -> tuple[NginxConfig | None, list[Context], Result | 
     if not contexts:
         return info.config, [], not_applicable("nginx serves no public content")
     return info.config, contexts, None
+
+
+def _class_target(facts: Facts, context: Context) -> str | None:
+    """``class:<name>`` of the location the nginx role declared for ``context`` (None when not the role's)."""
+    server, location = context.server, context.location
+    if server is None or location is None or not location.args:
+        return None
+    names = {a for d in server.find("server_name") for a in d.args}
+    modifier = location.args[0] if len(location.args) > 1 else ""
+    for site in intent(facts, "nginx").get("sites") or []:
+        if not isinstance(site, dict) or not names & set(site.get("server_names") or []):
+            continue
+        for declared in site.get("locations") or []:
+            if not isinstance(declared, dict):
+                continue
+            if declared.get("path") == location.args[-1] and (declared.get("modifier") or "") == modifier:
+                return f"class:{declared.get('class')}"
+    return None
+
+
+def _judge_per_class(
+    facts: Facts,
+    check_id: str,
+    ok: str,
+    *,
+    problems: list[tuple[str | None, str]],
+    minor: list[tuple[str | None, str]],
+    seen: list[str],
+) -> Result:
+    """judge(), with the nginx intent's accepted exceptions applied per location class.
+
+    The per-check form (``{DOS-02: {reason}}``, deprecated) still accepts every location; an entry
+    ``{check: DOS-02, target: "class:downloads", reason}`` accepts only the locations of that class.
+    """
+    data = intent(facts, "nginx")
+    if check_id in accepted_exceptions(data):  # rampart_nginx_accepted_exceptions, per-check form
+        result = judge(ok, [text for _where, text in problems], [text for _where, text in minor], seen)
+        return accept_declared(data, check_id, result)
+    failing, accepted = split_accepted(data, check_id, problems)
+    minor_failing, minor_accepted = split_accepted(data, check_id, minor)
+    accepted += minor_accepted
+    if accepted and not failing and not minor_failing:
+        return accepted_result(check_id, merged_exception(accepted), [text for _where, text in accepted], seen)
+    return judge(ok, failing, minor_failing, [f"accepted exception: {text}" for _where, text in accepted] + seen)
 
 
 def zones(config: NginxConfig, directive: str) -> dict[str, tuple[str, str]]:
@@ -103,22 +153,25 @@ def dos_limit_req(facts: Facts) -> Result:
         return skip
     general = [r for c in contexts if not (is_admin(c) or is_auth(c)) for r in _req_zone_rates(config, c)]
     ceiling = min(general) if general else None
-    problems, minor, seen = [], [], []
+    problems: list[tuple[str | None, str]] = []
+    minor: list[tuple[str | None, str]] = []
+    seen: list[str] = []
     for context in contexts:
         rates = _req_zone_rates(config, context)
         limits = context.nearest("limit_req")
+        target = _class_target(facts, context)
         if not limits:
-            problems.append(f"{context.label()}: no limit_req")
+            problems.append((target, f"{context.label()}: no limit_req"))
             continue
         if not rates:
-            problems.append(f"{context.label()}: limit_req zone not defined ({limits[0].evidence()})")
+            problems.append((target, f"{context.label()}: limit_req zone not defined ({limits[0].evidence()})"))
             continue
         seen.append(f"{context.label()}: {limits[0].evidence()}")
         sensitive = is_admin(context) or is_auth(context)
         if sensitive and ceiling is not None and min(rates) >= ceiling:
-            minor.append(f"{context.label()}: admin/auth path not stricter than the general rate")
-    result = judge("every public location is rate limited, auth paths stricter", problems, minor, seen)
-    return accept_declared(intent(facts, "nginx"), "DOS-01", result)  # rampart_nginx_accepted_exceptions
+            minor.append((None, f"{context.label()}: admin/auth path not stricter than the general rate"))
+    ok = "every public location is rate limited, auth paths stricter"
+    return _judge_per_class(facts, "DOS-01", ok, problems=problems, minor=minor, seen=seen)
 
 
 @check(
@@ -143,16 +196,18 @@ def dos_limit_conn(facts: Facts) -> Result:
     if skip:
         return skip
     conn_zones = zones(config, "limit_conn_zone")
-    problems, seen = [], []
+    problems: list[tuple[str | None, str]] = []
+    seen: list[str] = []
     for context in contexts:
         limits = context.nearest("limit_conn")
         keyed = [d for d in limits if d.args and conn_zones.get(d.args[0], ("", ""))[0] in CLIENT_KEYS]
         if keyed:
             seen.append(f"{context.label()}: {keyed[0].evidence()}")
         else:
-            problems.append(f"{context.label()}: no limit_conn keyed on the client address")
-    result = judge("every public location limits connections per client", problems, seen=seen)
-    return accept_declared(intent(facts, "nginx"), "DOS-02", result)  # rampart_nginx_accepted_exceptions
+            text = f"{context.label()}: no limit_conn keyed on the client address"
+            problems.append((_class_target(facts, context), text))
+    ok = "every public location limits connections per client"
+    return _judge_per_class(facts, "DOS-02", ok, problems=problems, minor=[], seen=seen)
 
 
 def _body_limit(context: Context) -> tuple[str | None, str]:
@@ -197,15 +252,17 @@ def dos_body_size(facts: Facts) -> Result:
     _unused, contexts, skip = _serving(facts)
     if skip:
         return skip
-    problems, minor, seen = [], [], []
+    problems: list[tuple[str | None, str]] = []
+    minor: list[tuple[str | None, str]] = []
+    seen: list[str] = []
     for context in contexts:
         problem, note = _body_limit(context)
-        problems += [problem] if problem else []
+        problems += [(_class_target(facts, context), problem)] if problem else []
         seen += [note] if note else []
         buffers = _header_buffers(context)
-        minor += [f"{context.label()}: {buffers}"] if buffers else []
-    result = judge("body size explicit everywhere and header buffers bounded", problems, minor, seen)
-    return accept_declared(intent(facts, "nginx"), "DOS-03", result)  # rampart_nginx_accepted_exceptions
+        minor += [(None, f"{context.label()}: {buffers}")] if buffers else []
+    ok = "body size explicit everywhere and header buffers bounded"
+    return _judge_per_class(facts, "DOS-03", ok, problems=problems, minor=minor, seen=seen)
 
 
 def _timeout_problems(context: Context) -> list[str]:
@@ -337,6 +394,7 @@ CheckPart = Callable[[Facts], "tuple[bool | None, str]"]
     fix_role="firewall",
     fix_tag="firewall_rules",
 )
+@doubted_by("ss", "nft", absent_too=True)
 def dos_bruteforce(facts: Facts) -> Result:
     """Inspects: limit_req on login/admin locations; for an exposed sshd: fail2ban active or an nftables rate limit
     on port 22.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.rampart.hardening.plugins.module_utils.checks.common import as_list, judge
+from ansible_collections.rampart.hardening.plugins.module_utils.checks.common import as_list, doubted_by, judge
 from ansible_collections.rampart.hardening.plugins.module_utils.exposure import accept_declared, wildcard_bind
 from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts
 from ansible_collections.rampart.hardening.plugins.module_utils.model import Result, not_applicable
@@ -243,6 +243,7 @@ def rds_protected_configs(facts: Facts) -> Result:
     fix_role="redis",
     fix_tag="redis_config",
 )
+@doubted_by("ps", hides=lambda line: "redis" in line.text)
 def rds_user_and_files(facts: Facts) -> Result:
     """Inspects: redis-server process uid; stat() of config, includes and ACL file.
 

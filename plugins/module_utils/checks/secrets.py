@@ -175,7 +175,16 @@ def sec_process_args(facts: Facts) -> Result:
         what = secrets_scan.scan_line(process.args)
         if what is not None and not secrets_scan.is_comment(process.args):
             problems.append(f"pid {process.pid} ({process.command}): {what} on the command line")
-    return judge("no credentials in process arguments", problems, seen=[f"{len(running)} processes scanned"])
+    # A ps line that cannot be split into uid/pid/args is still text: scan it whole, so it hides nothing.
+    unread = facts.unparsed("ps")
+    for line in unread:
+        what = secrets_scan.scan_line(line.text)
+        if what is not None and not secrets_scan.is_comment(line.text):
+            problems.append(f"ps line {line.number} (unparsed): {what} on the command line")
+    seen = [f"{len(running)} processes scanned"]
+    if unread:
+        seen.append(f"{len(unread)} unparsed ps line(s) scanned as text")
+    return judge("no credentials in process arguments", problems, seen=seen)
 
 
 @check(
@@ -242,6 +251,11 @@ def sec_default_passwords(facts: Facts) -> Result:
     conf = facts.read_text("/etc/rabbitmq/rabbitmq.conf") or ""
     if re.search(r"^\s*loopback_users(\.guest)?\s*=\s*(false|none)", conf, re.M):
         problems.append("RabbitMQ guest/guest allowed from the network")
+    if not facts.try_default_logins:
+        seen = ["login attempts skipped by configuration (rampart_audit_agent_try_default_credentials: false)"]
+        if problems:
+            return judge("", problems, seen=seen)
+        return not_applicable("default logins not tried: skipped by configuration", seen)
     attempts = default_logins(facts)
     if attempts is None:
         seen = ["login attempts skipped: auditing a file tree, not a live host"]

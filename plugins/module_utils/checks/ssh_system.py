@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.rampart.hardening.plugins.module_utils.checks.common import judge
-from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts
+from ansible_collections.rampart.hardening.plugins.module_utils.checks.common import judge, unless_hidden
+from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts, ProbeError
 from ansible_collections.rampart.hardening.plugins.module_utils.model import Result, error, not_applicable
 from ansible_collections.rampart.hardening.plugins.module_utils.parsers.sshd import first
 from ansible_collections.rampart.hardening.plugins.module_utils.probes import intent
@@ -293,9 +293,13 @@ def sys_kernel(facts: Facts) -> Result:
     skip = host_owned(facts, "kernel-wide sysctls")
     if skip:
         return skip
-    problems, minor, seen = [], [], []
+    problems, minor, seen, unread = [], [], [], []
     for key, allowed in KERNEL_SYSCTLS:
-        current = value(facts, key)
+        try:
+            current = value(facts, key)
+        except ProbeError as exc:  # this key's line was unreadable: judge the others, doubt the verdict
+            unread.append(str(exc))
+            continue
         if current is None:
             minor.append(f"{key} not available on this kernel")
             continue
@@ -303,8 +307,8 @@ def sys_kernel(facts: Facts) -> Result:
         if current not in allowed:
             problems.append(f"{key} = {current} (expected {'/'.join(allowed)})")
     if not seen:
-        return error("no kernel sysctl is readable")
-    return judge("kernel hardening sysctls set", problems, minor, seen)
+        return error("no kernel sysctl is readable", unread)
+    return unless_hidden(judge("kernel hardening sysctls set", problems, minor, seen), unread)
 
 
 @check(

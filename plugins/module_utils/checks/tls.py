@@ -9,7 +9,7 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
-from ansible_collections.rampart.hardening.plugins.module_utils.checks.common import judge
+from ansible_collections.rampart.hardening.plugins.module_utils.checks.common import doubted_by, judge
 from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts
 from ansible_collections.rampart.hardening.plugins.module_utils.model import (
     Result,
@@ -426,6 +426,7 @@ def tls_banner(facts: Facts) -> Result:
     fix_role="nginx",
     fix_tag="nginx",
 )
+@doubted_by("ps", hides=lambda line: "nginx" in line.text)
 def tls_worker_user(facts: Facts) -> Result:
     """Inspects: The main-level `user` directive, the account's shell in /etc/passwd, worker process uids from ps.
 

@@ -11,7 +11,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ansible_collections.rampart.hardening.plugins.module_utils.parsers import ParseError
+from ansible_collections.rampart.hardening.plugins.module_utils.exposure import nft_world_operand
+from ansible_collections.rampart.hardening.plugins.module_utils.parsers import (
+    ParseError,
+    Unparsed,
+    nothing_parsed,
+    strict,
+)
 
 VERDICTS = ("accept", "drop", "reject", "jump", "goto", "return", "queue")
 SERVICE_PORTS = {"ssh": 22, "http": 80, "https": 443, "domain": 53, "postgresql": 5432}
@@ -35,6 +41,7 @@ class Rule:
     counter: bool = False
     log: bool = False
     rate_limited: bool = False
+    sources: list[Any] = field(default_factory=list)  # saddr operands as nft printed them
 
     def matches_port(self, port: int) -> bool:
         return self.dports is None or any(low <= port <= high for low, high in self.dports)
@@ -162,7 +169,8 @@ def _apply_match(rule: Rule, match: dict[str, Any], words: list[str]) -> None:
     elif payload.get("field") in ("protocol", "nexthdr") and positive and isinstance(right, str):
         rule.protocols.add(right)  # ip protocol icmp / ip6 nexthdr ipv6-icmp
     elif payload.get("field") == "saddr" and positive:
-        rule.source_restricted = True
+        rule.source_restricted = True  # until _judge_sources finds every saddr operand world-open
+        rule.sources.append(right)
     elif meta.get("key") in ("iifname", "iif") and positive and right == "lo":
         rule.loopback_only = True
     elif meta.get("key") == "l4proto" and positive and isinstance(right, str):
@@ -200,8 +208,52 @@ def parse_rule(raw: dict[str, Any]) -> Rule:
     return rule
 
 
-def parse_ruleset(text: str) -> Ruleset:
-    """``nft -j list ruleset`` stdout -> :class:`Ruleset`."""
+def _chain_of(raw: Any) -> tuple[str, str, str] | None:
+    if isinstance(raw, dict) and all(isinstance(raw.get(k), str) for k in ("family", "table", "name")):
+        return raw["family"], raw["table"], raw["name"]
+    return None
+
+
+def _add_item(item: Any, tables: list[tuple[str, str]], chains: dict[tuple[str, str, str], Chain]) -> None:
+    """Fold one ``nftables`` list item into tables/chains; ParseError when it is unusable."""
+    if not isinstance(item, dict):
+        raise ParseError("not a JSON object")
+    if "table" in item:
+        raw = item["table"]
+        if not isinstance(raw, dict) or not isinstance(raw.get("family"), str) or not isinstance(raw.get("name"), str):
+            raise ParseError("table without family/name")
+        tables.append((raw["family"], raw["name"]))
+    elif "chain" in item:
+        key = _chain_of(item["chain"])
+        if key is None:
+            raise ParseError("chain without family/table/name")
+        chains[key] = Chain(*key, hook=item["chain"].get("hook"), policy=item["chain"].get("policy"))
+    elif "rule" in item:
+        if not isinstance(item["rule"], dict):
+            raise ParseError("rule is not an object")
+        rule = parse_rule(item["rule"])
+        chain = chains.get((rule.family, rule.table, rule.chain))
+        if chain is None:
+            raise ParseError(f"rule for unknown chain {rule.family} {rule.table} {rule.chain}")
+        chain.rules.append(rule)
+
+
+def _item_key(item: Any) -> str | None:
+    body = next(iter(item.values()), None) if isinstance(item, dict) and len(item) == 1 else None
+    if isinstance(body, dict) and body.get("family") and body.get("table"):
+        return " ".join(str(body[k]) for k in ("family", "table", "chain", "name") if body.get(k))
+    return None
+
+
+def parse_ruleset_lenient(text: str) -> tuple[Ruleset, list[Unparsed]]:
+    """``nft -j list ruleset`` stdout -> (:class:`Ruleset`, items skipped).
+
+    The document must be JSON (the text format ``table inet filter {`` is refused whole: this
+    nft has no JSON support); inside it, an item that cannot be understood is skipped and named
+    (by its chain when it has one) while the rest of the ruleset is still judged.
+    """
+    if text.lstrip().startswith(("table ", "#")):
+        raise ParseError("nft printed its text format, not JSON (nft without JSON support?)")
     try:
         document = json.loads(text)
     except ValueError as exc:
@@ -211,19 +263,41 @@ def parse_ruleset(text: str) -> Ruleset:
         raise ParseError("nft -j output has no 'nftables' list")
     tables: list[tuple[str, str]] = []
     chains: dict[tuple[str, str, str], Chain] = {}
+    unparsed: list[Unparsed] = []
+    for number, item in enumerate(items, 1):
+        try:
+            _add_item(item, tables, chains)
+        except (ParseError, TypeError, ValueError, KeyError, AttributeError) as exc:
+            unparsed.append(Unparsed("nft -j item", number, json.dumps(item)[:200], str(exc), _item_key(item)))
+    nothing_parsed(len(tables) + len(chains), unparsed)
+    _judge_sources(chains.values(), _named_sets(items))  # issue 20: saddr 0.0.0.0/0 restricts nothing
+    return Ruleset(tables, list(chains.values())), unparsed
+
+
+def parse_ruleset(text: str) -> Ruleset:
+    """``nft -j list ruleset`` stdout -> :class:`Ruleset` (any unusable item raises)."""
+    rules, unparsed = parse_ruleset_lenient(text)
+    strict(unparsed)
+    return rules
+
+
+# ----- issue 20: a saddr that admits every address restricts nothing (NET-04) ---------------
+def _named_sets(items: list[Any]) -> dict[tuple[str, str], dict[str, list[Any]]]:
+    """Elements of the named sets, per (family, table): ``ip saddr @name`` is judged by them."""
+    sets: dict[tuple[str, str], dict[str, list[Any]]] = {}
     for item in items:
-        if not isinstance(item, dict):
-            raise ParseError(f"unexpected nftables item {item!r:.60}")
-        if "table" in item:
-            tables.append((item["table"]["family"], item["table"]["name"]))
-        elif "chain" in item:
-            raw = item["chain"]
-            key = (raw["family"], raw["table"], raw["name"])
-            chains[key] = Chain(*key, hook=raw.get("hook"), policy=raw.get("policy"))
-        elif "rule" in item:
-            rule = parse_rule(item["rule"])
-            chain = chains.get((rule.family, rule.table, rule.chain))
-            if chain is None:
-                raise ParseError(f"rule for unknown chain {rule.family} {rule.table} {rule.chain}")
-            chain.rules.append(rule)
-    return Ruleset(tables, list(chains.values()))
+        body = item.get("set") if isinstance(item, dict) else None
+        if isinstance(body, dict) and "name" in body:
+            elements = body.get("elem") or []
+            table = sets.setdefault((str(body.get("family")), str(body.get("table"))), {})
+            table[str(body["name"])] = elements if isinstance(elements, list) else [elements]
+    return sets
+
+
+def _judge_sources(chains: Any, sets: dict[tuple[str, str], dict[str, list[Any]]]) -> None:
+    """A saddr match restricts only when its operand is not world-open (0.0.0.0/0, ::/0, a set holding one)."""
+    for chain in chains:
+        for rule in chain.rules:
+            if rule.sources:
+                named = sets.get((rule.family, rule.table), {})
+                rule.source_restricted = not all(nft_world_operand(s, named) for s in rule.sources)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ansible_collections.rampart.hardening.plugins.module_utils.parsers import ParseError
+from ansible_collections.rampart.hardening.plugins.module_utils.parsers import (
+    ParseError,
+    Unparsed,
+    nothing_parsed,
+    strict,
+)
 
 
 @dataclass(frozen=True)
@@ -46,22 +51,43 @@ FIELDS = {
 }
 
 
+def _unit_block(block: str) -> tuple[dict[str, str], str | None]:
+    """One ``systemctl show`` block -> (values, why it is unusable or None)."""
+    values: dict[str, str] = {}
+    bad = None
+    for line in block.splitlines():
+        key, sep, value = line.partition("=")
+        if not sep or not key or " " in key.strip():
+            bad = bad or f"expected key=value, got {line.strip()[:60]!r}"  # a "● unit" status line, noise
+            continue
+        if key in FIELDS:
+            values[FIELDS[key]] = value
+    missing = [name for name in ("Id", "LoadState", "ActiveState") if FIELDS[name] not in values]
+    if missing and not bad:
+        bad = f"missing {'/'.join(missing)}"
+    return values, bad
+
+
+def parse_systemctl_show_lenient(text: str) -> tuple[dict[str, Unit], list[Unparsed]]:
+    """``systemctl show -p ... unit...`` (blocks separated by blank lines) -> ({unit id: Unit},
+    blocks skipped). A skipped block is named by its ``Id=`` when it has one."""
+    units: dict[str, Unit] = {}
+    unparsed: list[Unparsed] = []
+    blocks = [block for block in text.strip().split("\n\n") if block.strip()]
+    for number, block in enumerate(blocks, 1):
+        values, bad = _unit_block(block)
+        if bad:
+            unparsed.append(Unparsed("systemctl show block", number, block, bad, values.get("id")))
+        else:
+            units[values["id"]] = Unit(**values)
+    nothing_parsed(len(units), unparsed)
+    return units, unparsed
+
+
 def parse_systemctl_show(text: str) -> dict[str, Unit]:
     """``systemctl show -p ... unit...`` (blocks separated by blank lines) -> {unit id: Unit}."""
-    units: dict[str, Unit] = {}
-    for number, block in enumerate(text.strip().split("\n\n"), 1):
-        values: dict[str, str] = {}
-        for line in block.splitlines():
-            key, sep, value = line.partition("=")
-            if not sep:
-                raise ParseError(f"systemctl show block {number}: expected key=value, got {line[:60]!r}")
-            if key in FIELDS:
-                values[FIELDS[key]] = value
-        if not block.strip():
-            continue
-        if "id" not in values or "load_state" not in values or "active_state" not in values:
-            raise ParseError(f"systemctl show block {number}: missing Id/LoadState/ActiveState")
-        units[values["id"]] = Unit(**values)
+    units, unparsed = parse_systemctl_show_lenient(text)
+    strict(unparsed)
     return units
 
 
@@ -103,16 +129,32 @@ class Process:
         return first.rsplit("/", 1)[-1].rstrip(":")
 
 
+def _process(line: str) -> Process:
+    fields = line.split(None, 2)
+    if len(fields) < 2 or not fields[0].isdigit() or not fields[1].isdigit():
+        raise ParseError("expected 'uid pid args'")
+    return Process(int(fields[0]), int(fields[1]), fields[2] if len(fields) > 2 else "")
+
+
+def parse_ps_lenient(text: str) -> tuple[list[Process], list[Unparsed]]:
+    """``ps -e -o uid= -o pid= -o args=`` -> (processes, lines skipped)."""
+    processes: list[Process] = []
+    unparsed: list[Unparsed] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            processes.append(_process(line))
+        except ParseError as exc:
+            unparsed.append(Unparsed("ps line", number, line, str(exc), redact=True))
+    nothing_parsed(len(processes), unparsed)
+    return processes, unparsed
+
+
 def parse_ps(text: str) -> list[Process]:
     """``ps -e -o uid= -o pid= -o args=`` -> processes."""
-    processes = []
-    for number, line in enumerate(text.splitlines(), 1):
-        fields = line.split(None, 2)
-        if not fields:
-            continue
-        if len(fields) < 2 or not fields[0].isdigit() or not fields[1].isdigit():
-            raise ParseError(f"ps line {number}: expected 'uid pid args', got {line[:60]!r}")
-        processes.append(Process(int(fields[0]), int(fields[1]), fields[2] if len(fields) > 2 else ""))
+    processes, unparsed = parse_ps_lenient(text)
+    strict(unparsed)
     return processes
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from ansible_collections.rampart.hardening.plugins.module_utils.facts import CommandOutput, Facts, ProbeError
-from ansible_collections.rampart.hardening.plugins.module_utils.parsers import ParseError
+from ansible_collections.rampart.hardening.plugins.module_utils.parsers import ParseError, Unparsed
 
 T = TypeVar("T")
 MISSING = 127
@@ -45,6 +45,14 @@ def parsed(parser: Callable[..., T], text: str, what: str, *args: Any) -> T:
         return parser(text, *args)
     except ParseError as exc:
         raise ProbeError(f"cannot parse {what}: {exc}") from exc
+
+
+def lenient(facts: Facts, key: str, parser: Callable[[str], tuple[T, list[Unparsed]]], text: str, what: str) -> T:
+    """Run a lenient parser: keep the good records, note the skipped lines on Facts under ``key``
+    (``facts.unparsed(key)``); only output with no good line at all is a ProbeError."""
+    records, unparsed = parsed(parser, text, what)
+    facts.note_unparsed(key, unparsed)
+    return records
 
 
 def intent(facts: Facts, role: str) -> dict[str, Any]:

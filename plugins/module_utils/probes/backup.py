@@ -9,7 +9,6 @@ never starts gpg or its agent.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -64,14 +63,10 @@ class BackupFacts:
 
 def read_record(facts: Facts, path: str) -> StateRecord | None:
     """A state file with an integer ``epoch``; None when absent, ProbeError when malformed."""
-    text = facts.read_text(path)
-    if text is None:
+    data = facts.json_file(path)
+    if data is None:
         return None
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise ProbeError(f"malformed {path}: {exc}") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("epoch"), int) or isinstance(data.get("epoch"), bool):
+    if not isinstance(data.get("epoch"), int) or isinstance(data.get("epoch"), bool):
         raise ProbeError(f"malformed {path}: expected a JSON object with an integer epoch")
     return StateRecord(path=path, time=datetime.fromtimestamp(data["epoch"], UTC), data=data)
 

@@ -7,17 +7,18 @@ from ansible_collections.rampart.hardening.plugins.module_utils.parsers.nftables
     Chain,
     Rule,
     Ruleset,
-    parse_ruleset,
+    parse_ruleset_lenient,
 )
-from ansible_collections.rampart.hardening.plugins.module_utils.probes import parsed, run_checked
+from ansible_collections.rampart.hardening.plugins.module_utils.probes import lenient, run_checked
 
 
 def ruleset(facts: Facts) -> Ruleset | None:
-    """The parsed ``nft -j list ruleset``, or None when nft is not installed."""
+    """The parsed ``nft -j list ruleset``, or None when nft is not installed; items that cannot be
+    understood are skipped and kept in ``facts.unparsed("nft")``."""
 
     def probe() -> Ruleset | None:
         out = run_checked(facts, ("nft", "-j", "list", "ruleset"))
-        return None if out is None else parsed(parse_ruleset, out.stdout, "nft -j list ruleset")
+        return None if out is None else lenient(facts, "nft", parse_ruleset_lenient, out.stdout, "nft -j list ruleset")
 
     return facts.cached("nft", probe)
 

@@ -108,8 +108,12 @@ class PgFacts:
         return self.settings.get(name, "")
 
 
+SERVER_BINARIES = "/usr/lib/postgresql/*/bin/postgres"
+
+
 def present(facts: Facts) -> bool:
-    return facts.which("psql") or bool(facts.glob(CONFIG_GLOBS[0]))
+    """A PostgreSQL server is installed (its binary or its configuration), not only the psql client."""
+    return bool(facts.glob(SERVER_BINARIES)) or bool(facts.glob(CONFIG_GLOBS[0]))
 
 
 def _psql(facts: Facts, *args: str) -> str:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts
+from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts, ProbeError
 from ansible_collections.rampart.hardening.plugins.module_utils.parsers.system import (
     Process,
     Unit,
-    parse_ps,
-    parse_systemctl_show,
+    parse_ps_lenient,
+    parse_systemctl_show_lenient,
 )
-from ansible_collections.rampart.hardening.plugins.module_utils.probes import parsed, run_checked
+from ansible_collections.rampart.hardening.plugins.module_utils.probes import lenient, run_checked
 
 # Every unit any check looks at: asked in one call so the audit stays fast.
 UNITS = (
@@ -48,18 +48,26 @@ PROPERTIES = "Id,LoadState,ActiveState,SubState,UnitFileState,Result,ExecMainSta
 
 
 def units(facts: Facts) -> dict[str, Unit]:
-    """{unit id: Unit} for UNITS ({} on a host without systemd)."""
+    """{unit id: Unit} for UNITS ({} on a host without systemd); blocks that cannot be read are
+    kept in ``facts.unparsed("systemd-units")`` (named by their Id when they have one)."""
 
     def probe() -> dict[str, Unit]:
         out = run_checked(facts, ("systemctl", "show", "-p", PROPERTIES, *UNITS))
-        return {} if out is None else parsed(parse_systemctl_show, out.stdout, "systemctl show output")
+        if out is None:
+            return {}
+        return lenient(facts, "systemd-units", parse_systemctl_show_lenient, out.stdout, "systemctl show output")
 
     return facts.cached("systemd-units", probe)
 
 
 def unit(facts: Facts, name: str) -> Unit | None:
-    """A unit that exists on the host, or None."""
+    """A unit that exists on the host, or None; ProbeError when its block (or a block with no
+    readable Id, which could be it) was skipped as unreadable."""
     found = units(facts).get(name)
+    if found is None:
+        doubt = [block for block in facts.unparsed("systemd-units") if block.key in (name, None)]
+        if doubt:
+            raise ProbeError(f"cannot tell the state of {name}: {doubt[0]}")
     return found if found is not None and found.exists else None
 
 
@@ -69,10 +77,11 @@ def active(facts: Facts, name: str) -> bool:
 
 
 def processes(facts: Facts) -> list[Process]:
-    """Every process with its uid and full command line (one ``ps``)."""
+    """Every process with its uid and full command line (one ``ps``); lines that cannot be read
+    are kept in ``facts.unparsed("ps")``."""
 
     def probe() -> list[Process]:
         out = run_checked(facts, ("ps", "-e", "-o", "uid=", "-o", "pid=", "-o", "args="))
-        return [] if out is None else parsed(parse_ps, out.stdout, "ps output")
+        return [] if out is None else lenient(facts, "ps", parse_ps_lenient, out.stdout, "ps output")
 
     return facts.cached("ps", probe)

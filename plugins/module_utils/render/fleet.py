@@ -207,7 +207,8 @@ def render_fleet_html(fleet: Mapping[str, Any]) -> str:
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>Rampart fleet audit</title><style>{CSS}td.num,th.num{{text-align:center}}</style></head><body><main>"
+        f"<title>Rampart fleet audit</title><style>{CSS}td.num,th.num{{text-align:center}}"
+        "td.id{white-space:nowrap}</style></head><body><main>"
         "<h1>Rampart fleet audit</h1>"
         f'<div class="muted">{fleet.get("hosts_total", 0)} hosts · scoring model '
         f"<code>{escape(str(fleet.get('scoring_model', '')))}</code></div>"

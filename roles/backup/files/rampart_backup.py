@@ -5,6 +5,7 @@ Usage:
   rampart-backup run [--only KIND:NAME ...] [--label LABEL]   back up, then prune (only on success)
   rampart-backup record-failure [--unit UNIT]                 called by OnFailure=: mark the failure
   rampart-backup prune                                        apply the retention now
+  rampart-backup pull                                         on a backup vault: pull the sources' backups
 
 Every stream goes producer -> (sha256, size, pg_restore --list) -> encryptor -> temporary file;
 every exit status is checked, the file is fsynced and renamed, and a plaintext manifest
@@ -630,9 +631,217 @@ def cmd_record_failure(cfg: Config, unit: str) -> int:
     return 0
 
 
+# ----- pull to a second location (run on the backup vault, rampart.hardening.backup_vault) ---------------
+
+DEFAULT_VAULT_CONFIG = "/etc/rampart/backup/vault.json"
+PRUNED_FILE = ".pruned"
+INCOMING_DIR = ".incoming"
+REJECTED_DIR = ".rejected"
+
+
+@dataclass
+class Source:
+    """A database host whose backups the vault pulls (read-only rrsync behind a forced command)."""
+
+    name: str
+    host: str
+    port: int = 22
+    user: str = "rampart-pull"
+
+
+@dataclass
+class VaultConfig:
+    vault_dir: str
+    state_dir: str
+    ssh_key: str
+    known_hosts: str
+    sources: list[Source] = field(default_factory=list)
+    keep_min: int = 3
+    keep_count: int = 30
+    keep_days: int = 90
+
+
+def load_vault_config(path: str) -> VaultConfig:
+    with open(path, encoding="utf-8") as handle:
+        data = json.load(handle)
+    if not isinstance(data, dict):
+        raise BackupError(f"{path}: expected a JSON object")
+    retention = data.get("retention") or {}
+    sources = []
+    for item in data.get("sources") or []:
+        source = Source(
+            name=str(item["name"]),
+            host=str(item["host"]),
+            port=int(item.get("port", 22)),
+            user=str(item.get("user", "rampart-pull")),
+        )
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", source.name) or source.name.startswith("."):
+            raise BackupError(f"{path}: bad source name {source.name!r}")
+        sources.append(source)
+    return VaultConfig(
+        vault_dir=str(data["vault_dir"]),
+        state_dir=str(data["state_dir"]),
+        ssh_key=str(data["ssh_key"]),
+        known_hosts=str(data["known_hosts"]),
+        sources=sources,
+        keep_min=int(retention.get("keep_min", 3)),
+        keep_count=int(retention.get("keep_count", 30)),
+        keep_days=int(retention.get("keep_days", 90)),
+    )
+
+
+def read_pruned(directory: str) -> set[str]:
+    try:
+        with open(os.path.join(directory, PRUNED_FILE), encoding="utf-8") as handle:
+            return {line.strip() for line in handle if line.strip()}
+    except FileNotFoundError:
+        return set()
+
+
+def pull_filters(known: Iterable[str]) -> list[str]:
+    """rsync filter rules: skip what the vault holds or pruned, take only final backups and manifests.
+
+    A name the vault already has is never fetched again, so a compromised source cannot
+    overwrite an older copy; nothing is ever deleted here because the source lost it.
+    """
+    rules = [f"- /{name}" for name in sorted(known) if NAME_RE.match(name.removesuffix(MANIFEST_EXT))]
+    rules += ["- .*", "+ *.gpg", "+ *.age", f"+ *{MANIFEST_EXT}", "- *"]
+    return rules
+
+
+def rsync_argv(cfg: VaultConfig, source: Source, filters: str, dest: str) -> list[str]:
+    ssh = (
+        f"ssh -F none -i {cfg.ssh_key} -p {source.port} -o BatchMode=yes -o IdentitiesOnly=yes"
+        f" -o StrictHostKeyChecking=yes -o UserKnownHostsFile={cfg.known_hosts} -o GlobalKnownHostsFile=/dev/null"
+    )
+    # No --delete, no -l/-D/-p: regular files only, new names only, modes from our umask.
+    return [
+        "rsync",
+        "--recursive",
+        "--times",
+        "--timeout=600",
+        f"--filter=merge {filters}",
+        "--rsh",
+        ssh,
+        f"{source.user}@{source.host}:./",
+        dest + "/",
+    ]
+
+
+def verify_incoming(incoming: str, store: str) -> tuple[list[str], list[str]]:
+    """Move every backup whose ciphertext matches its manifest (sha256, size) into the store.
+
+    Returns (stored, rejected). A backup without its manifest yet stays for the next run; a
+    name the store already holds is rejected (never overwritten).
+    """
+    stored: list[str] = []
+    rejected: list[str] = []
+    names = set(os.listdir(incoming))
+    for entry in entries(names):
+        meta_name = manifest_name(entry.name)
+        if meta_name not in names:
+            continue
+        problem = check_against_manifest(os.path.join(incoming, entry.name), os.path.join(incoming, meta_name))
+        if not problem and (
+            os.path.exists(os.path.join(store, entry.name)) or os.path.exists(os.path.join(store, meta_name))
+        ):
+            problem = "the vault already holds this name (never overwritten)"
+        if problem:
+            quarantine = os.path.join(store, REJECTED_DIR)
+            os.makedirs(quarantine, mode=0o700, exist_ok=True)
+            for name in (entry.name, meta_name):
+                os.replace(os.path.join(incoming, name), os.path.join(quarantine, name))
+            rejected.append(f"{entry.name}: {problem}")
+            continue
+        os.rename(os.path.join(incoming, entry.name), os.path.join(store, entry.name))
+        os.rename(os.path.join(incoming, meta_name), os.path.join(store, meta_name))
+        stored.append(entry.name)
+    fsync_dir(store)
+    return stored, rejected
+
+
+def check_against_manifest(path: str, meta_path: str) -> str:
+    """'' when the file's sha256 and size equal the manifest's ciphertext entry, else why not."""
+    try:
+        with open(meta_path, encoding="utf-8") as handle:
+            meta = json.load(handle)
+        want_sha = str(meta["ciphertext"]["sha256"]).lower()
+        want_size = int(meta["ciphertext"]["size"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return f"unreadable manifest ({exc.__class__.__name__})"
+    if meta.get("file") not in (None, os.path.basename(path)):
+        return f"the manifest names {meta.get('file')!r}"
+    sha, size = sha256_file(path)
+    if (sha, size) != (want_sha, want_size):
+        return f"sha256 {sha} / {size} bytes differs from the manifest ({want_sha} / {want_size})"
+    return ""
+
+
+def prune_vault(cfg: VaultConfig, store: str, now: datetime) -> list[str]:
+    """The vault's own retention (independent of the source's); pruned names are never pulled again."""
+    doomed = to_prune(os.listdir(store), now, cfg.keep_min, cfg.keep_count, cfg.keep_days)
+    if doomed:
+        with open(os.path.join(store, PRUNED_FILE), "a", encoding="utf-8") as handle:
+            for name in doomed:
+                handle.write(f"{name}\n{manifest_name(name)}\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+    for name in doomed:
+        for path in (name, manifest_name(name)):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(store, path))
+    fsync_dir(store)
+    return doomed
+
+
+def pull_source(cfg: VaultConfig, source: Source, now: datetime) -> dict[str, Any]:
+    store = os.path.join(cfg.vault_dir, source.name)
+    incoming = os.path.join(store, INCOMING_DIR)
+    os.makedirs(incoming, mode=0o700, exist_ok=True)
+    known = set(os.listdir(store)) | read_pruned(store)
+    with tempfile.NamedTemporaryFile("w", prefix=TMP_PREFIX, dir=cfg.state_dir, encoding="utf-8") as filters:
+        filters.write("\n".join(pull_filters(known)) + "\n")
+        filters.flush()
+        got = subprocess.run(
+            rsync_argv(cfg, source, filters.name, incoming), capture_output=True, text=True, check=False
+        )
+    if got.returncode != 0:
+        raise BackupError(
+            f"rsync from {source.host} exited {got.returncode}: {(got.stderr or got.stdout).strip()[-300:]}"
+        )
+    stored, rejected = verify_incoming(incoming, store)
+    if rejected:
+        raise BackupError(f"rejected {len(rejected)} file(s): {'; '.join(rejected)[:600]}; nothing pruned")
+    pruned = prune_vault(cfg, store, now)
+    return {"time": now.isoformat(), "epoch": int(now.timestamp()), "stored": stored, "pruned": pruned}
+
+
+def cmd_pull(cfg: VaultConfig) -> int:
+    now = datetime.now(UTC).replace(microsecond=0)
+    failed = 0
+    for source in cfg.sources:
+        try:
+            result = pull_source(cfg, source, now)
+        except (BackupError, OSError) as exc:
+            failed += 1
+            print(f"rampart-backup: pull FAILED {source.name}: {exc}", file=sys.stderr)
+            continue
+        write_atomic(cfg.state_dir, f"pull-{source.name}.json", (json.dumps(result, indent=2) + "\n").encode())
+        stored, pruned = len(result["stored"]), len(result["pruned"])
+        print(f"rampart-backup: pulled {stored} new backup(s) from {source.name}, pruned {pruned}")
+    return 1 if failed else 0
+
+
+def main_pull(config: str) -> int:
+    cfg = load_vault_config(config)
+    with open(os.path.join(cfg.state_dir, "lock"), "w", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return cmd_pull(cfg)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rampart-backup")
-    parser.add_argument("--config", default=DEFAULT_CONFIG)
+    parser.add_argument("--config", default=None, help=f"default {DEFAULT_CONFIG} ({DEFAULT_VAULT_CONFIG} for pull)")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run")
     run.add_argument("--only", action="append", default=[], help="KIND:NAME, e.g. pg:appdb, pg-globals, redis")
@@ -640,12 +849,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     failure = sub.add_parser("record-failure")
     failure.add_argument("--unit", default="rampart-backup.service")
     sub.add_parser("prune")
+    sub.add_parser("pull", help="on a backup vault: pull, verify and prune the sources' backups")
     args = parser.parse_args(argv)
     if getattr(args, "label", "") and not re.fullmatch(r"[a-z0-9]+", args.label):
         parser.error("--label: lowercase letters and digits only")
     os.umask(0o077)
     try:
-        cfg = load_config(args.config)
+        if args.command == "pull":
+            return main_pull(args.config or DEFAULT_VAULT_CONFIG)
+        cfg = load_config(args.config or DEFAULT_CONFIG)
         if args.command == "record-failure":
             return cmd_record_failure(cfg, args.unit)
         with open(os.path.join(cfg.state_dir, "lock"), "w", encoding="utf-8") as lock:

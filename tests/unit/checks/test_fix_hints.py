@@ -13,6 +13,7 @@ import pytest
 
 from ansible_collections.rampart.hardening.plugins.module_utils.engine import load_builtin_checks
 from ansible_collections.rampart.hardening.plugins.module_utils.registry import registered_checks
+from ansible_collections.rampart.hardening.plugins.module_utils.remediation import build_plan
 
 ROLES_DIR = Path(__file__).resolve().parents[3] / "roles"
 TAG_LIST = re.compile(r"^\s*tags:\s*\[([^\]]*)\]", re.MULTILINE)
@@ -39,3 +40,22 @@ def test_fix_role_and_tag_exist(meta) -> None:
     if meta.fix_tag:
         tags = role_tags(meta.fix_role)
         assert meta.fix_tag in tags, f"{meta.id}: {meta.fix_role} has no task tagged {meta.fix_tag!r}: {sorted(tags)}"
+
+
+@pytest.mark.parametrize("meta", CHECKS, ids=lambda meta: meta.id)
+def test_remediation_plan_gives_a_tag_of_the_fixing_role(meta) -> None:
+    """playbooks/remediate.yml runs `--tags <plan tag>`: the tag must select tasks of the fixing role."""
+    finding = {
+        "id": meta.id,
+        "title": meta.title,
+        "category": meta.category,
+        "severity": meta.severity.value,
+        "status": "fail",
+        "fix_role": meta.fix_role,
+        "fix_tag": meta.fix_tag,
+        "waived": None,
+    }
+    (item,) = build_plan({"host": "h", "findings": [finding]}).items
+    assert (item.check, item.role) == (meta.id, meta.fix_role)
+    tags = role_tags(meta.fix_role)
+    assert item.tag in tags, f"{meta.id}: plan tag {item.tag!r} selects no task of {meta.fix_role}: {sorted(tags)}"

@@ -60,7 +60,8 @@ def test_rabbitmq(make_facts, kwargs, expected):
     ],
 )
 def test_clickhouse(make_facts, users, listen, expected):
-    files = {CH_USERS: users, CH_CONFIG: f"<clickhouse><listen_host>{listen}</listen_host></clickhouse>"}
+    config = f"<clickhouse><users_config>users.xml</users_config><listen_host>{listen}</listen_host></clickhouse>"
+    files = {CH_USERS: users, CH_CONFIG: config}
     commands = lab_commands(systemctl=systemctl_show(active=["clickhouse-server.service"]))
     assert_status(run("ODB-02", make_facts(commands=commands, files=files)), expected)
 

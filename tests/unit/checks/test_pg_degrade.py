@@ -165,7 +165,17 @@ def test_server_down_role_checks_are_one_error_each(make_facts, check_id):
 def test_server_down_without_config_files_is_an_error(make_facts):
     from check_helpers import lab_commands  # noqa: PLC0415
 
-    facts = make_facts(commands=lab_commands(psql=SERVER_DOWN), files={"/usr/bin/psql": ("#!/bin/sh\n", 0o755)})
+    server = {"/usr/lib/postgresql/15/bin/postgres": ("\x7fELF", 0o755)}
+    facts = make_facts(commands=lab_commands(psql=SERVER_DOWN), files=server)
     result = run("PG-01", facts)
     assert_status(result, Status.ERROR)
     assert "psql" in result.message
+
+
+def test_client_only_host_is_not_applicable(make_facts):
+    # An app host with postgresql-client (psql) but no server: nothing to judge, not an error.
+    from check_helpers import lab_commands  # noqa: PLC0415
+
+    facts = make_facts(commands=lab_commands(psql=SERVER_DOWN), files={"/usr/bin/psql": ("#!/bin/sh\n", 0o755)})
+    for check_id in ("PG-01", "PG-05", "PG-10"):
+        assert_status(run(check_id, facts), Status.NOT_APPLICABLE)

@@ -85,6 +85,13 @@ def edit(path: str, value: Any) -> Edit:
     return apply
 
 
+def add_database(name: str, owner: str):
+    def apply(snapshot: dict[str, Any]) -> None:
+        snapshot["databases"].append({"name": name, "owner": owner, "allow_connections": True})
+
+    return apply
+
+
 def hba(line: int, kind: str, address: str | None, method: str) -> dict[str, Any]:
     return {"line": line, "type": kind, "database": ["all"], "user": ["all"], "address": address,
             "netmask": "255.0.0.0" if address else None, "method": method, "options": None, "error": None}  # fmt: skip
@@ -104,6 +111,11 @@ def hba(line: int, kind: str, address: str | None, method: str) -> dict[str, Any
         ("PG-05", edit("roles.0.super", True), Status.FAIL, "SUPERUSER"),
         ("PG-05", edit("roles.0.password", "none"), Status.FAIL, "no password"),
         ("PG-05", lambda s: s["databases"].append({"name": "other", "owner": "app"}), Status.FAIL, "owns 2"),
+        # playbooks/restore.yml's safety copy of appdb, owned like appdb: not a second database...
+        ("PG-05", add_database("appdb__prerestore_20261201T183000Z", "app"), Status.PASS, ""),
+        # ...but a "copy" of a database app does not own, or a name that only looks like one, counts.
+        ("PG-05", add_database("postgres__prerestore_20261201T183000Z", "app"), Status.FAIL, "owns 2"),
+        ("PG-05", add_database("appdb__prerestore_latest", "app"), Status.FAIL, "owns 2"),
         ("PG-08", edit("settings.log_connections", "off"), Status.FAIL, "log_connections"),
         ("PG-08", edit("settings.log_line_prefix", "%m [%p] "), Status.PARTIAL, "user"),
         ("PG-09", edit("version_num", "110022"), Status.FAIL, "end-of-life"),

@@ -196,7 +196,11 @@ class RoleRun:
         if "loop" in task:
             items = self.templar(task_vars).template(task["loop"])
             loop_var = control.get("loop_var", "item")
-            contexts = [{**task_vars, loop_var: item} for item in items]
+            index_var = control.get("index_var")
+            contexts = [
+                {**task_vars, loop_var: item, **({index_var: index} if index_var else {})}
+                for index, item in enumerate(items)
+            ]
         else:
             contexts = [task_vars]
         failures = []
@@ -224,20 +228,20 @@ class RoleRun:
         return "" if result is None else str(result)
 
 
-_PATH_HEAD = re.compile(r"^(rampart_[a-z0-9_]+)((?:\[\d+\]|\.[A-Za-z0-9_-]+)*):\s")
-_PATH_PART = re.compile(r"\[(\d+)\]|\.([A-Za-z0-9_-]+)")
+_PATH_HEAD = re.compile(r"^(rampart_[a-z0-9_]+)((?:\[\d+\]|\.[A-Za-z0-9_-]+|\['[^']+'\])*):\s")
+_PATH_PART = re.compile(r"\[(\d+)\]|\.([A-Za-z0-9_-]+)|\['([^']+)'\]")  # a[0], a.key, a['dotted.key']
 _MISSING = object()
 
 
 def _lookup(variables: Mapping[str, Any], head: str, tail: str) -> Any:
     value: Any = variables.get(head, _MISSING)
-    for index, key in _PATH_PART.findall(tail):
+    for index, key, quoted in _PATH_PART.findall(tail):
         if value is _MISSING:
             return value
         if index:
             value = value[int(index)] if isinstance(value, list) and int(index) < len(value) else _MISSING
         else:
-            value = value.get(key, _MISSING) if isinstance(value, Mapping) else _MISSING
+            value = value.get(key or quoted, _MISSING) if isinstance(value, Mapping) else _MISSING
     return value
 
 

@@ -20,17 +20,19 @@ from nginx_tree import audit
 
 from ansible_collections.rampart.hardening.plugins.module_utils.model import Status
 
-# Checks judged from the rendered tree. Left out, because the role does not render what they
-# read: AUTH-02 (htpasswd files come from community.general.htpasswd), CRT-* (certificates),
-# LOG-* (logrotate, journald and auditd belong to the OS and the baseline role).
+# Checks judged from the rendered tree; AUTH-02 reads the htpasswd files auth.yml writes (bcrypt
+# through community.general.htpasswd, 0640). Left out: CRT-* (certificates: the acme and
+# internal_ca roles), LOG-* (logrotate, journald and auditd belong to the OS and the baseline role).
 CHECKS = (
     *(f"DOS-0{n}" for n in range(1, 7)),
     *(f"HDR-0{n}" for n in range(1, 7)),
     *(f"TLS-{n:02d}" for n in range(1, 11)),
     "AUTH-01",
+    "AUTH-02",
 )
 REASON = {"reason": "internal tool behind the VPN"}
 ACCEPTABLE = ("AUTH-01", "DOS-01", "DOS-02", "DOS-03", "HDR-01")
+PER_CLASS = ("DOS-01", "DOS-02", "DOS-03")
 VALID_RATES = ["1r/s", "3r/s", "10r/s", "30r/m", "50r/s"]
 
 policy_values: dict[str, st.SearchStrategy[Any]] = {
@@ -63,12 +65,20 @@ def nginx_input(draw: st.DrawFn) -> dict[str, Any]:
         location.update(draw(policy(max_keys=1)))
         locations.append(location)
     accepted = draw(st.lists(st.sampled_from(ACCEPTABLE), max_size=2, unique=True))
+    # Either form: the per-check mapping (deprecated, the whole host) or entries naming a class.
+    exceptions: Any = dict.fromkeys(accepted, REASON)
+    if draw(st.booleans()):
+        targets = st.sampled_from([None, *(f"class:{name}" for name in names)])
+        exceptions = [
+            {"check": check_id, **REASON, **({"target": t} if (t := draw(targets)) and check_id in PER_CLASS else {})}
+            for check_id in accepted
+        ]
     return {
         "rampart_nginx_classes": classes,
         "rampart_nginx_sites": [{"name": "app", "server_names": ["app.example.test"], "locations": locations}],
         "rampart_nginx_auth_users": [{"name": "ops", "groups": ["admin"]}],
         "rampart_nginx_hsts_max_age": draw(st.sampled_from([63072000, 94608000, 31536000, 15768000, 0, -5])),
-        "rampart_nginx_accepted_exceptions": dict.fromkeys(accepted, REASON),
+        "rampart_nginx_accepted_exceptions": exceptions,
     }
 
 
@@ -81,7 +91,8 @@ def agree(make_facts, user: dict[str, Any]) -> None:
             named_variable(message, role.variables)
         return
     TRIED["nginx accepted+audited"] += 1
-    accepted = user["rampart_nginx_accepted_exceptions"]
+    exceptions = user["rampart_nginx_accepted_exceptions"]
+    accepted = {e["check"] for e in exceptions} if isinstance(exceptions, list) else set(exceptions)
     for check_id, result in audit(make_facts, role, CHECKS).items():
         if check_id in accepted and result.status is Status.NOT_APPLICABLE and "accepted exception" in result.message:
             assert REASON["reason"] in result.message
@@ -204,3 +215,62 @@ def test_accepted_null_limit_is_listed_as_an_accepted_exception_not_a_pass(make_
     assert result.status is Status.NOT_APPLICABLE
     assert "accepted exception" in result.message
     assert REASON["reason"] in result.message
+
+
+# ----- accepted exceptions per location class (issue 20) --------------------------------------
+NO_CONN = {"limit_conn": None}
+TWO_CLASSES = {
+    **BASE,
+    "rampart_nginx_classes": {"bulk": NO_CONN, "reports": NO_CONN},
+    "rampart_nginx_sites": site(
+        {"path": "/downloads/", "class": "bulk", "root": "/srv"},
+        {"path": "/reports/", "class": "reports", "root": "/srv"},
+    ),
+}
+ONLY_BULK = [{"check": "DOS-02", "target": "class:bulk", **REASON}]
+
+
+def test_acceptance_of_one_class_leaves_the_other_refused() -> None:
+    role = RoleRun("nginx", {**TWO_CLASSES, "rampart_nginx_accepted_exceptions": ONLY_BULK})
+    refusals = role.validate()
+    assert named_variable(refusals[0], role.variables) == ("rampart_nginx_classes.reports.limit_conn", None)
+    assert 'target: "class:reports"' in refusals[0]
+
+
+def test_the_audit_accepts_the_named_class_only(make_facts) -> None:
+    both = [*ONLY_BULK, {"check": "DOS-02", "target": "class:reports", **REASON}]
+    role = RoleRun("nginx", {**TWO_CLASSES, "rampart_nginx_accepted_exceptions": both})
+    assert role.validate() == []
+    accepted = audit(make_facts, role, ("DOS-02",))["DOS-02"]
+    assert accepted.status is Status.NOT_APPLICABLE, accepted
+    assert "on class:bulk, class:reports" in accepted.message
+    # The same host, its intent naming only one class: the other class's location still fails.
+    role.variables["rampart_nginx_accepted_exceptions"] = ONLY_BULK
+    result = audit(make_facts, role, ("DOS-02",))["DOS-02"]
+    assert result.status is Status.FAIL, result
+    assert "location /reports/" in result.message
+    assert any(line.startswith("accepted exception:") and "/downloads/" in line for line in result.evidence)
+
+
+def test_the_per_check_form_still_accepts_every_class(make_facts) -> None:
+    role = RoleRun("nginx", {**TWO_CLASSES, "rampart_nginx_accepted_exceptions": {"DOS-02": REASON}})
+    assert role.validate() == []
+    result = audit(make_facts, role, ("DOS-02",))["DOS-02"]
+    assert result.status is Status.NOT_APPLICABLE
+    assert "rampart_nginx_accepted_exceptions[DOS-02]" in result.message
+
+
+@pytest.mark.parametrize(
+    ("exceptions", "path"),
+    [
+        ([{"check": "DOS-02", "target": "class:nosuch", **REASON}], "rampart_nginx_accepted_exceptions[0]"),
+        ([{"check": "HDR-01", "target": "class:bulk", **REASON}], "rampart_nginx_accepted_exceptions[0]"),
+        ([{"check": "DOS-02", "target": "class:bulk"}], "rampart_nginx_accepted_exceptions[0]"),
+        (["DOS-02"], "rampart_nginx_accepted_exceptions[0]"),
+    ],
+)
+def test_malformed_acceptance_entries_are_refused_by_name(exceptions, path) -> None:
+    role = RoleRun("nginx", {**TWO_CLASSES, "rampart_nginx_accepted_exceptions": exceptions})
+    refusals = role.validate()
+    assert refusals
+    assert named_variable(refusals[0], role.variables)[0] == path

@@ -65,6 +65,10 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
             "rampart_nginx_accepted_exceptions.TLS-01",
         ),
         (
+            {"rampart_nginx_accepted_exceptions": [{"check": "DOS-02", "target": "class:nosuch", "reason": "x"}]},
+            "rampart_nginx_accepted_exceptions[0]",
+        ),
+        (
             {"rampart_nginx_sites": [{**SITE[0], "locations": [{"path": "/", "root": "/srv", "limit_conn": None}]}]},
             "rampart_nginx_sites[0].locations[0].limit_conn",
         ),
@@ -93,6 +97,33 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
         ({**PG, "rampart_postgresql_passwords": {"app": "postgres"}}, "rampart_postgresql_passwords.app"),
         ({**PG, "rampart_postgresql_tls_cert_content": CERT}, "rampart_postgresql_tls_key_content"),
         ({**PG, "rampart_postgresql_settings": {"ssl": "off"}}, "rampart_postgresql_settings.ssl"),
+    ],
+    "clickhouse": [
+        (
+            {"rampart_clickhouse_accepted_exceptions": {"ODB-01": {"reason": "x"}}},
+            "rampart_clickhouse_accepted_exceptions.ODB-01",
+        ),
+        ({"rampart_clickhouse_listen_addresses": ["10.0.0.5"]}, "rampart_clickhouse_listen_addresses"),
+        ({"rampart_clickhouse_listen_addresses": ["127.0.0.1", "::"]}, "rampart_clickhouse_listen_addresses[1]"),
+        ({"rampart_clickhouse_https_port": 0}, "rampart_clickhouse_https_port"),
+        ({"rampart_clickhouse_plaintext_enabled": False}, "rampart_clickhouse_plaintext_enabled"),
+        (
+            {"rampart_clickhouse_tls_enabled": True, "rampart_clickhouse_tls_certificate_source": "provided"},
+            "rampart_clickhouse_tls_certificate_source",
+        ),
+        ({"rampart_clickhouse_default_user_networks": ["10.0.0.0/8"]}, "rampart_clickhouse_default_user_networks"),
+        ({"rampart_clickhouse_users": [{"name": "app", "networks": ["::/0"]}]}, "rampart_clickhouse_users[0]"),
+        (
+            {"rampart_clickhouse_users": [{"name": "a", "networks": ["10.0.0.1"]}] * 2},
+            "rampart_clickhouse_users[1].name",
+        ),
+        ({"rampart_clickhouse_default_quota": {"duration": 3600, "queries": 0}}, "rampart_clickhouse_default_quota"),
+        ({"rampart_clickhouse_databases": ["bad-name"]}, "rampart_clickhouse_databases"),
+        ({"rampart_clickhouse_profile_settings": {"readonly": 0}}, "rampart_clickhouse_profile_settings.readonly"),
+        ({"rampart_clickhouse_default_user_password": "changeme"}, "rampart_clickhouse_default_user_password"),
+        ({"rampart_clickhouse_password_length": 8}, "rampart_clickhouse_password_length"),
+        ({"rampart_clickhouse_apt_repository": {"repo": "http://x"}}, "rampart_clickhouse_apt_repository"),
+        ({"rampart_clickhouse_systemd_options": {"User": "root"}}, "rampart_clickhouse_systemd_options.User"),
     ],
     "redis": [
         ({"rampart_redis_bind_addresses": []}, "rampart_redis_bind_addresses"),
@@ -124,6 +155,33 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
         ({"rampart_redis_maxmemory": "lots"}, "rampart_redis_maxmemory"),
         ({"rampart_redis_systemd_options": {"User": "root"}}, "rampart_redis_systemd_options.User"),
     ],
+    "ssh": [
+        ({"rampart_ssh_port": 0}, "rampart_ssh_port"),
+        ({"rampart_ssh_listen_addresses": ["127.0.0.1", "nope"]}, "rampart_ssh_listen_addresses[1]"),
+        ({"rampart_ssh_management_user": "root"}, "rampart_ssh_management_user"),
+        ({"rampart_ssh_management_authorized_keys": ["not a key"]}, "rampart_ssh_management_authorized_keys[0]"),
+        ({"rampart_ssh_allow_groups": []}, "rampart_ssh_allow_groups"),
+        ({"rampart_ssh_max_auth_tries": 6}, "rampart_ssh_max_auth_tries"),
+        ({"rampart_ssh_log_level": "INFO"}, "rampart_ssh_log_level"),
+        ({"rampart_ssh_allowed_forwarding": ["x11", "ports"]}, "rampart_ssh_allowed_forwarding"),
+        ({"rampart_ssh_ciphers": []}, "rampart_ssh_ciphers"),
+        ({"rampart_ssh_moduli_min_bits": 2048}, "rampart_ssh_moduli_min_bits"),
+        ({"rampart_ssh_ciphers": ["aes128-cbc"]}, "rampart_ssh_ciphers[0]"),
+        (
+            {"rampart_ssh_kex_algorithms": ["curve25519-sha256", "sntrup761x25519-sha512@openssh.com"]},
+            "rampart_ssh_kex_algorithms[0]",
+        ),
+        (
+            {"rampart_ssh_match_blocks": [{"criteria": {"user": "a"}, "settings": {"PermitRootLogin": "yes"}}]},
+            "rampart_ssh_match_blocks[0].settings.PermitRootLogin",
+        ),
+        ({"rampart_ssh_extra_settings": {"Banner": "a\nb"}}, "rampart_ssh_extra_settings.Banner"),
+        (
+            {"rampart_ssh_match_blocks": [{"criteria": {}, "settings": {"Banner": "none"}}]},
+            "rampart_ssh_match_blocks[0]",
+        ),
+        ({"rampart_ssh_rollback_timeout": 20}, "rampart_ssh_rollback_timeout"),
+    ],
     "firewall": [
         ({"rampart_firewall_backend": "iptables"}, "rampart_firewall_backend"),
         (
@@ -145,6 +203,17 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
             "rampart_firewall_services[0].sources[0]",
         ),
         ({"rampart_firewall_services": [{"name": "postgresql"}]}, "rampart_firewall_services[0].sources"),
+        (  # issue 20: a @set holding 0.0.0.0/0 is every address
+            {
+                "rampart_firewall_services": [{"name": "redis", "sources": ["@w"]}],
+                "rampart_firewall_sets": {"w": ["::/0"]},
+            },
+            "rampart_firewall_services[0].sources",
+        ),
+        (
+            {"rampart_firewall_accepted_exceptions": [{"check": "NET-04", "target": "service:x", "reason": "r"}]},
+            "rampart_firewall_accepted_exceptions[0]",
+        ),
     ],
 }
 

@@ -1,0 +1,136 @@
+"""The baseline role's sysctls and NET-07/SYS-02 agree, for generated overrides and forwarding.
+
+The role's ``validate.yml`` decides; for every accepted input ``sysctl.conf.j2`` is rendered for
+the network and the kernel file exactly as ``sysctl.yml`` renders them, applied over the lab
+container's ``sysctl -a`` (later files win, as ``sysctl --system`` applies them), and NET-07 and
+SYS-02 run through the fixture runner with the role's own intent: neither may fail or be partial.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Any
+
+import pytest
+from harness import PROPERTY_SETTINGS, TRIED, RoleRun, named_variable
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from ansible_collections.rampart.hardening.plugins.module_utils.checks.network import NETWORK_SYSCTLS
+from ansible_collections.rampart.hardening.plugins.module_utils.checks.ssh_system import KERNEL_SYSCTLS
+from ansible_collections.rampart.hardening.plugins.module_utils.engine import load_builtin_checks, run_check
+from ansible_collections.rampart.hardening.plugins.module_utils.model import Status
+from ansible_collections.rampart.hardening.plugins.module_utils.registry import get_check
+
+CHECKS = ("NET-07", "SYS-02")
+# The validation walks ~20 audited sysctls per input: fewer examples in ``make unit``, all in ``make fuzz``.
+BASELINE_SETTINGS = (
+    PROPERTY_SETTINGS
+    if os.environ.get("RAMPART_FUZZ")
+    else settings(PROPERTY_SETTINGS, max_examples=min(PROPERTY_SETTINGS.max_examples, 60))
+)
+LINE = re.compile(r"^([a-z0-9_.]+) = (.*)$")
+
+
+def overrides(defaults: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
+    """The role's defaults with a few keys changed, left out, or added."""
+    keys = sorted(defaults)
+    return st.builds(
+        lambda changed, dropped: {k: changed.get(k, v) for k, v in defaults.items() if k not in dropped},
+        st.dictionaries(st.sampled_from(keys), st.sampled_from([0, 1, 2, "1", "0"]), max_size=2),
+        st.lists(st.sampled_from(keys), max_size=1),
+    )
+
+
+@st.composite
+def baseline_input(draw: st.DrawFn) -> dict[str, Any]:
+    defaults = RoleRun("baseline").variables
+    user: dict[str, Any] = {"rampart_baseline_forwarding": draw(st.sampled_from(["auto", True, False]))}
+    if draw(st.booleans()):
+        user["rampart_baseline_sysctl_network"] = draw(overrides(defaults["rampart_baseline_sysctl_network"]))
+    if draw(st.booleans()):
+        user["rampart_baseline_sysctl_kernel"] = draw(overrides(defaults["rampart_baseline_sysctl_kernel"]))
+    return user
+
+
+def applied(role: RoleRun) -> str:
+    """The lab's ``sysctl -a`` after the role's two files (network, then kernel)."""
+    from check_helpers import fixture  # noqa: PLC0415
+
+    values = dict(LINE.match(line).groups() for line in fixture("sysctl/lab.txt").splitlines() if LINE.match(line))
+    for wanted in ("_rampart_baseline_net_wanted", "rampart_baseline_sysctl_kernel"):
+        extra = {"_rampart_baseline_sysctl_what": "test", "_rampart_baseline_sysctl_values": role.expr(wanted)}
+        for line in role.render("sysctl.conf.j2", extra).splitlines():
+            found = LINE.match(line)
+            if found:
+                values[found.group(1)] = found.group(2)
+    return "".join(f"{key} = {value}\n" for key, value in values.items())
+
+
+def audit(make_facts, role: RoleRun) -> dict[str, Any]:
+    from check_helpers import lab_commands  # noqa: PLC0415
+
+    task = next(t for t in role.load_tasks("intent.yml") if "_intent" in (t.get("vars") or {}))
+    intent = json.loads(json.dumps(role.templar(task["vars"]).template(task["vars"]["_intent"])))
+    facts = make_facts(commands=lab_commands(sysctl=applied(role)), intent={"baseline": intent})
+    load_builtin_checks()
+    return {check_id: run_check(get_check(check_id), facts) for check_id in CHECKS}
+
+
+def agree(make_facts, user: dict[str, Any]) -> None:
+    routes = str(user.get("rampart_baseline_forwarding")).lower() == "true"
+    role = RoleRun("baseline", {**user, "_rampart_baseline_routes": routes, "_rampart_baseline_container": False})
+    refusals = role.validate()
+    if refusals:
+        TRIED["baseline refused"] += 1
+        for message in refusals:
+            named_variable(message, role.variables)
+        return
+    TRIED["baseline accepted+audited"] += 1
+    for check_id, result in audit(make_facts, role).items():
+        assert result.status is Status.PASS, (check_id, result.message, result.evidence)
+
+
+@BASELINE_SETTINGS
+@given(user=baseline_input())
+@example(user={"rampart_baseline_forwarding": True})
+def test_role_and_audit_agree(make_facts, user) -> None:
+    agree(make_facts, user)
+
+
+def test_the_role_table_is_the_checks_table() -> None:
+    """The values the role refuses are exactly what NET-07 and SYS-02 judge (forwarding aside)."""
+    role = RoleRun("baseline")
+    network = {k: sorted(v) for k, v, _severe in NETWORK_SYSCTLS if "forward" not in k}
+    assert {k: sorted(v) for k, v in role.expr("_rampart_baseline_audited_network").items()} == network
+    kernel = {k: sorted(v) for k, v in KERNEL_SYSCTLS}
+    assert {k: sorted(v) for k, v in role.expr("_rampart_baseline_audited_kernel").items()} == kernel
+
+
+# ----- counterexamples found by the property above, kept as regression tests ------------------
+NET = "rampart_baseline_sysctl_network"
+KERNEL = "rampart_baseline_sysctl_kernel"
+
+
+@pytest.mark.parametrize(
+    ("variable", "change", "key"),
+    [
+        # NET-07 fails redirects accepted: the role wrote accept_redirects = 1
+        (NET, {"net.ipv4.conf.all.accept_redirects": 1}, "net.ipv4.conf.all.accept_redirects"),
+        # NET-07 is partial with rp_filter off
+        (NET, {"net.ipv4.conf.default.rp_filter": "0"}, "net.ipv4.conf.default.rp_filter"),
+        # a key left out of the user's dict kept Debian's default (default.accept_redirects = 1)
+        (NET, {"net.ipv4.conf.default.accept_redirects": None}, "net.ipv4.conf.default.accept_redirects"),
+        # SYS-02 fails ASLR off: the role wrote randomize_va_space = 0
+        (KERNEL, {"kernel.randomize_va_space": 0}, "kernel.randomize_va_space"),
+    ],
+)
+def test_counterexamples_are_refused_by_name(variable, change, key) -> None:
+    merged = {**RoleRun("baseline").variables[variable], **change}
+    role = RoleRun("baseline", {variable: {k: v for k, v in merged.items() if v is not None}})
+    refusals = role.validate()
+    assert refusals
+    assert named_variable(refusals[0], role.variables)[0] == f"{variable}['{key}']"
+    assert re.search(r"NET-07|SYS-02", refusals[0])
