@@ -16,8 +16,11 @@ jobs="${RAMPART_MOLECULE_JOBS:-2}"
 slow_first=(audit backup rabbitmq stack-ops-dashboard stack-storefront acme remediate drift clickhouse ssh nginx baseline firewall postgresql redis)
 
 # Scenarios left out of the full run, with the reason (run them with `make scenario S=<name>`).
-# Empty today; an entry looks like: [name]="issue N: why it cannot pass yet".
-declare -A not_in_full_run=()
+# An entry looks like: [name]="issue N: why it cannot pass yet".
+declare -A not_in_full_run=(
+  [stack-storefront]="issue 19: written but never run through molecule yet"
+  [remediate]="issue 17: its verify has not passed end to end yet"
+)
 
 if (($#)); then
   scenarios=("$@")
