@@ -20,6 +20,7 @@ slow_first=(audit backup rabbitmq stack-ops-dashboard stack-storefront acme reme
 declare -A not_in_full_run=(
   [stack-storefront]="issue 19: written but never run through molecule yet"
   [remediate]="issue 17: its verify has not passed end to end yet"
+  [stack-ops-dashboard]="issue 19: check mode on a fresh host stops at the ssh role's lock-out guard (generated management key)"
 )
 
 if (($#)); then

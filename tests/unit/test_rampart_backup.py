@@ -212,6 +212,21 @@ def test_a_good_run_prunes_and_records_success(age_cfg, monkeypatch) -> None:
     assert json.loads((Path(cfg.state_dir) / "last-success.json").read_text())["files"] == ["new"]
 
 
+@needs_age
+def test_a_safety_run_with_no_prune_keeps_every_old_backup(age_cfg, monkeypatch) -> None:
+    # restore.yml takes a safety backup before it fetches the chosen (possibly oldest) backup.
+    cfg, _unused = age_cfg
+    cfg.keep_min, cfg.keep_count, cfg.keep_days = 1, 2, 10
+    old = [name("pg-appdb", d, ".dump.age") for d in (40, 50, 60)]
+    for entry in old:
+        (Path(cfg.backup_dir) / entry).write_text("x")
+    monkeypatch.setattr(rb, "plan", lambda _cfg, _only: [("pg", "appdb")])
+    monkeypatch.setattr(rb, "run_item", lambda *_a: {"file": "new", "ciphertext": {"size": 1}})
+    monkeypatch.setattr(rb, "refuse_secret_keys", lambda _cfg: None)
+    assert rb.cmd_run(cfg, [], "safety", prune_after=False) == 0
+    assert sorted(p.name for p in Path(cfg.backup_dir).iterdir()) == sorted(old)
+
+
 def test_record_failure_writes_the_marker(tmp_path: Path) -> None:
     cfg = rb.Config(backup_dir=str(tmp_path), state_dir=str(tmp_path), age_recipients=["x"], encryption="age")
     assert rb.cmd_record_failure(cfg, "rampart-backup.service") == 0

@@ -2,7 +2,8 @@
 """rampart-backup: encrypted PostgreSQL and Redis backups (installed by rampart.hardening.backup).
 
 Usage:
-  rampart-backup run [--only KIND:NAME ...] [--label LABEL]   back up, then prune (only on success)
+  rampart-backup run [--only KIND:NAME ...] [--label LABEL] [--no-prune]
+                                                              back up, then prune (only on success)
   rampart-backup record-failure [--unit UNIT]                 called by OnFailure=: mark the failure
   rampart-backup prune                                        apply the retention now
   rampart-backup pull                                         on a backup vault: pull the sources' backups
@@ -590,7 +591,7 @@ def run_item(cfg: Config, item: tuple[str, str], label: str, when: datetime) -> 
     return backup_redis(cfg, label, when)
 
 
-def cmd_run(cfg: Config, only: list[str], label: str) -> int:
+def cmd_run(cfg: Config, only: list[str], label: str, prune_after: bool = True) -> int:
     when = datetime.now(UTC).replace(microsecond=0)
     suffix = f"-{label}" if label else ""
     sweep_temporaries(cfg.backup_dir)
@@ -610,7 +611,8 @@ def cmd_run(cfg: Config, only: list[str], label: str) -> int:
         # A failed run prunes nothing: the old backups may be the only good ones.
         print(f"rampart-backup: {len(failed)} item(s) failed; nothing pruned", file=sys.stderr)
         return 1
-    pruned = prune(cfg, when)
+    # A restore's safety backup must not prune: the backup being restored may be the oldest one.
+    pruned = prune(cfg, when) if prune_after else []
     for name in pruned:
         print(f"rampart-backup: pruned {name}")
     if cfg.postgresql.get("enabled"):
@@ -846,6 +848,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run = sub.add_parser("run")
     run.add_argument("--only", action="append", default=[], help="KIND:NAME, e.g. pg:appdb, pg-globals, redis")
     run.add_argument("--label", default="", help="a series label, e.g. safety (kept apart by retention)")
+    run.add_argument("--no-prune", action="store_true", help="keep every existing backup (safety copies)")
     failure = sub.add_parser("record-failure")
     failure.add_argument("--unit", default="rampart-backup.service")
     sub.add_parser("prune")
@@ -866,7 +869,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for name in prune(cfg, datetime.now(UTC)):
                     print(f"rampart-backup: pruned {name}")
                 return 0
-            return cmd_run(cfg, args.only, args.label)
+            return cmd_run(cfg, args.only, args.label, prune_after=not args.no_prune)
     except (BackupError, OSError, KeyError, ValueError) as exc:
         print(f"rampart-backup: {exc}", file=sys.stderr)
         return 1
