@@ -95,6 +95,22 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def next_fields(
+    config: Config, head: ev.Head, torn: dict[str, Any] | None, body: bytes, baseline_digest: str | None
+) -> ev.ChainFields:
+    """The chain fields of the entry that follows ``head`` (every entry kind links the same way)."""
+    return ev.ChainFields(
+        host=config.host,
+        seq=head.seq + 1,
+        prev=head.digest,
+        boot_id=boot_id(),
+        time=now_iso(),
+        report_digest=ev.digest(body),
+        baseline_digest=baseline_digest,
+        torn_tail=torn,
+    )
+
+
 def boot_id() -> str:
     try:
         with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as handle:
@@ -212,16 +228,7 @@ def run(config: Config, facts: Facts | None = None) -> int:
     def build(head: ev.Head, torn: dict[str, Any] | None) -> bytes:
         if torn:
             print(f"rampart-agent: torn tail of {torn['bytes']} bytes kept as {torn['kept_as']}", file=sys.stderr)
-        fields = ev.ChainFields(
-            host=config.host,
-            seq=head.seq + 1,
-            prev=head.digest,
-            boot_id=boot_id(),
-            time=now_iso(),
-            report_digest=ev.digest(body),
-            baseline_digest=baseline_digest,
-            torn_tail=torn,
-        )
+        fields = next_fields(config, head, torn, body, baseline_digest)
         return ev.entry_line(key, predicate_type, predicate, fields)
 
     try:
@@ -254,16 +261,7 @@ def record(config: Config, event: Mapping[str, Any]) -> int:
     os.makedirs(os.path.dirname(config.chain), mode=0o700, exist_ok=True)
 
     def build(head: ev.Head, torn: dict[str, Any] | None) -> bytes:
-        fields = ev.ChainFields(
-            host=config.host,
-            seq=head.seq + 1,
-            prev=head.digest,
-            boot_id=boot_id(),
-            time=now_iso(),
-            report_digest=ev.digest(body),
-            baseline_digest=loaded[1] if loaded else None,
-            torn_tail=torn,
-        )
+        fields = next_fields(config, head, torn, body, loaded[1] if loaded else None)
         return ev.entry_line(key, ev.REMEDIATION_PREDICATE, predicate, fields)
 
     try:
