@@ -95,4 +95,5 @@ PY
 log "fleet page (both runs): $report_dir/fleet/$after/fleet.html"
 log "per-host reports: $report_dir/<host>/$after/report.{html,md,json,junit.xml,sarif}"
 log "the lab is still running: 'make lab-down' removes it"
+log "demo wall time: $((SECONDS / 60)) min $((SECONDS % 60)) s"
 [[ "$site_rc" -eq 0 ]] || die "the converge (site.yml, drift approval, backup or restore test) failed (rc $site_rc): the AFTER column shows a partly converged lab"

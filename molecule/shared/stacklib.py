@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
+import time
+import uuid
 from pathlib import Path
 
 import testinfra
+from labhosts import lab_host, must_run
 
 
 def curl(
@@ -123,3 +127,58 @@ def put_file(host: testinfra.host.Host, path: str, content: str) -> None:
     """Write ``content`` to ``path`` on ``host`` (certificates the client should trust)."""
     result = host.run(f"cat > {path} <<'RAMPART_EOF'\n{content}\nRAMPART_EOF")
     assert result.rc == 0, result.stderr
+
+
+# ----- DOS-06 and LOG-03, the same for every stack ----------------------------------------
+def ssh_connects(ip: str, attempts: int) -> tuple[int, int]:
+    """New TCP connections to sshd from the controller (the bastion), back to back: (accepted, dropped).
+
+    A dropped SYN is retransmitted after a second, when the meter has refilled; the short timeout
+    counts the first drop instead of that retry (a handshake with the kernel takes milliseconds).
+    """
+    accepted = dropped = 0
+    for _ in range(attempts):
+        try:
+            socket.create_connection((ip, 22), timeout=0.5).close()
+            accepted += 1
+        except OSError:
+            dropped += 1
+    return accepted, dropped
+
+
+def assert_ssh_throttled_per_source(name: str) -> None:
+    """DOS-06: the bastion gets its burst of 20 new SSH connections, then the firewall drops the excess."""
+    accepted, dropped = ssh_connects(must_run(lab_host(name), "hostname -I").split()[0], 45)
+    assert accepted >= 20, (accepted, dropped)
+    assert dropped > 0, f"{accepted} back-to-back connections accepted, none dropped"
+
+
+def assert_journal_reaches_log_host(name: str, client: testinfra.host.Host) -> None:
+    """LOG-03: a line logged on the stack host arrives at the log host (journal-remote over HTTPS)."""
+    marker = f"rampart-stack-{uuid.uuid4()}"
+    must_run(lab_host(name), "logger -t rampart-verify %s", marker)
+    found = ""
+    for _ in range(60):
+        found = client.run("journalctl -D /var/log/journal/remote --no-pager -o cat -t rampart-verify").stdout
+        if marker in found:
+            break
+        time.sleep(2)
+    assert marker in found, f"the line logged on {name} never reached the log host"
+    upload = must_run(lab_host(name), "systemctl show -p ActiveState --value systemd-journal-upload").strip()
+    assert upload == "active", upload
+
+
+def assert_log_channel_verifies_log_host(name: str, client_name: str) -> None:
+    """Only HTTPS with a certificate from the log CA the host was given; no plain HTTP."""
+    host = lab_host(name)
+    url = f"https://{client_name}:19532/"
+    verified = host.run("curl -sS -o /dev/null --cacert /etc/rampart/journal-upload/ca.pem %s", url)
+    assert verified.rc == 0, verified.stderr
+    assert host.run("curl -sS -o /dev/null %s", url).rc != 0, "the log host must not verify against the system store"
+    assert host.run("curl -sS -o /dev/null http://%s:19532/", client_name).rc != 0, "plain HTTP must not be spoken"
+
+
+def assert_checks_pass(ephemeral: Path, name: str, check_ids: tuple[str, ...]) -> None:
+    findings = {f["id"]: f for f in report(ephemeral, name)["findings"]}
+    for check_id in check_ids:
+        assert findings[check_id]["status"] == "pass", findings[check_id]

@@ -1,7 +1,8 @@
 """rampart-agent: the host side of scheduled drift audits (run by rampart-audit.service).
 
 PYTHONPATH=/usr/local/lib/rampart python3 -m ansible_collections.rampart.hardening.plugins.module_utils.agent \
-    --config /etc/rampart/agent/agent.json [run|snapshot|check-baseline|export --from SEQ|push|record --event JSON]
+    --config /etc/rampart/agent/agent.json \
+    [run|snapshot|check-baseline|export --from SEQ|push|record --event JSON|requests]
 
 ``run`` audits the host, compares it with the approved baseline (a DSSE envelope signed by the
 controller key; an unsigned or badly signed baseline is refused), appends one signed entry to
@@ -24,13 +25,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ansible_collections.rampart.hardening.plugins.module_utils import drift as dr
 from ansible_collections.rampart.hardening.plugins.module_utils import evidence as ev
+from ansible_collections.rampart.hardening.plugins.module_utils import self_heal as sh
 from ansible_collections.rampart.hardening.plugins.module_utils.engine import run_audit
 from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts
 
@@ -38,6 +40,7 @@ EXIT_BASELINE_REFUSED = 3
 EXIT_BROKEN_CHAIN = 4
 EXIT_BAD_EVENT = 2  # record --event is not a JSON object
 EXIT_PUSH_PENDING = 0  # a down endpoint is normal: entries stay queued
+EXIT_NOT_OPEN = 5  # record --event answers a request that is unknown or already answered
 
 
 @dataclass
@@ -57,6 +60,8 @@ class Config:
     chain_retention_days: int = 90
     # SEC-05 login attempts with default passwords: each one logs a failed authentication, every period.
     try_default_credentials: bool = False
+    # Self-healing per check category: report (default) or enforce (docs/remediation.md section 8).
+    remediation: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: str) -> Config:
@@ -77,6 +82,7 @@ class Config:
             push_backoff_max=int(push.get("backoff_max", cls.push_backoff_max)),
             chain_retention_days=int(raw.get("chain_retention_days", cls.chain_retention_days)),
             try_default_credentials=bool(raw.get("try_default_credentials", cls.try_default_credentials)),
+            remediation=sh.parse_modes(raw.get("remediation")),
         )
 
     def facts(self) -> Facts:
@@ -237,39 +243,109 @@ def run(config: Config, facts: Facts | None = None) -> int:
         print(f"rampart-agent: {exc.detail} (run rampart-verify on it)", file=sys.stderr)
         return EXIT_BROKEN_CHAIN
     save_report(config, head.seq, body)
-    prune(config, key)
     summary = predicate.get("result")
     print(f"rampart-agent: entry {head.seq} {summary}, {len(items or [])} drift item(s), head {head.digest}")
+    if items and sh.enforced(config.remediation):
+        request_remediation(config, report, items, baseline_digest, head.seq)
+    prune(config, key)
     if config.push_url:
         push(config)
     return EXIT_BASELINE_REFUSED if refused else 0
+
+
+class _NothingToAppend(Exception):
+    """The record's builder decided, under the chain lock, that nothing is appended."""
+
+
+def _requests_in_chain(config: Config) -> sh.Requests:
+    """Requests and answers of the host's own chain (read under the append lock)."""
+    try:
+        with open(config.chain, "rb") as handle:
+            return sh.pair(sh.statements_of(handle.read()))
+    except FileNotFoundError:
+        return sh.Requests()
+
+
+def _append_record(
+    config: Config, make_event: Callable[[sh.Requests], dict[str, Any] | None], baseline_digest: str | None
+) -> tuple[ev.Head, dict[str, Any]] | None:
+    """Append one remediation entry whose event ``make_event(requests in the chain)`` builds under the
+    chain lock (so "answered once" and "one open request" hold across concurrent writers); it returns
+    None (or raises sh.AnswerRefused) to append nothing."""
+    key = ev.load_private_key(config.key)
+    os.makedirs(os.path.dirname(config.chain), mode=0o700, exist_ok=True)
+    made: dict[str, Any] = {}
+
+    def build(head: ev.Head, torn: dict[str, Any] | None) -> bytes:
+        event = make_event(_requests_in_chain(config))
+        if event is None:
+            raise _NothingToAppend
+        made.update(event)
+        body = ev.canonical_json(dict(event))
+        predicate = {"result": "REMEDIATION_" + str(event.get("event", "note")).upper(), "remediation": dict(event)}
+        fields = next_fields(config, head, torn, body, baseline_digest)
+        return ev.entry_line(key, ev.REMEDIATION_PREDICATE, predicate, fields)
+
+    try:
+        head, _line = ev.append_entry(config.chain, build)
+    except _NothingToAppend:
+        return None
+    return head, made
+
+
+def request_remediation(
+    config: Config, report: Mapping[str, Any], items: list[dict[str, Any]], baseline_digest: str | None, seq: int
+) -> int | None:
+    """After a drift entry: a signed REMEDIATION_REQUESTED entry for the regressed checks of the
+    enforce categories, unless a request is still open or every such check is held."""
+
+    def make(state: sh.Requests) -> dict[str, Any] | None:
+        if state.open:
+            print(f"rampart-agent: remediation request {state.open[0]} is still open, no new request")
+            return None
+        wanted = sh.request_items(report, items, config.remediation, state.held_checks(baseline_digest))
+        return sh.request_event(wanted, seq, now_iso()) if wanted else None
+
+    try:
+        appended = _append_record(config, make, baseline_digest)
+    except ev.EvidenceError as exc:
+        print(f"rampart-agent: {exc.detail} (run rampart-verify on it)", file=sys.stderr)
+        return None
+    if appended is None:
+        return None
+    head, event = appended
+    print(f"rampart-agent: entry {head.seq} REMEDIATION_REQUESTED for {', '.join(event['checks'])}")
+    return head.seq
 
 
 def record(config: Config, event: Mapping[str, Any]) -> int:
     """Append one signed entry for an action taken on the host (remediation applied, refused, rolled back).
 
     The event itself is the predicate's ``remediation`` (its digest is the entry's report digest); the
-    baseline in force is carried over so the drift report's window since approval is not cut.
+    baseline in force is carried over so the drift report's window since approval is not cut. An event
+    that answers a request (``request: <seq>``) is refused unless that request is open: answered once.
     """
     try:
         loaded = load_baseline(config)
     except BaselineRefused:
         loaded = None
-    body = ev.canonical_json(dict(event))
-    predicate = {"result": "REMEDIATION_" + str(event.get("event", "note")).upper(), "remediation": dict(event)}
-    key = ev.load_private_key(config.key)
-    os.makedirs(os.path.dirname(config.chain), mode=0o700, exist_ok=True)
 
-    def build(head: ev.Head, torn: dict[str, Any] | None) -> bytes:
-        fields = next_fields(config, head, torn, body, loaded[1] if loaded else None)
-        return ev.entry_line(key, ev.REMEDIATION_PREDICATE, predicate, fields)
+    def make(state: sh.Requests) -> dict[str, Any]:
+        sh.check_answer(state, event)
+        return dict(event)
 
     try:
-        head, _line = ev.append_entry(config.chain, build)
+        appended = _append_record(config, make, loaded[1] if loaded else None)
+    except sh.AnswerRefused as exc:
+        print(f"rampart-agent: not recorded: {exc}", file=sys.stderr)
+        return EXIT_NOT_OPEN
     except ev.EvidenceError as exc:
         print(f"rampart-agent: {exc.detail} (run rampart-verify on it)", file=sys.stderr)
         return EXIT_BROKEN_CHAIN
-    print(f"rampart-agent: entry {head.seq} {predicate['result']}, head {head.digest}")
+    if appended is None:
+        return 0
+    head, made = appended
+    print(f"rampart-agent: entry {head.seq} REMEDIATION_{str(made.get('event', 'note')).upper()}, head {head.digest}")
     if config.push_url:
         push(config)
     return 0
@@ -428,6 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
     push_cmd.add_argument("--force", action="store_true", help="ignore the backoff")
     rec = sub.add_parser("record", help="append a signed entry for an action taken (a remediation event)")
     rec.add_argument("--event", required=True, help="the event, a JSON object")
+    sub.add_parser("requests", help="print the remediation requests of the chain: open, answered, problems (JSON)")
     return parser
 
 
@@ -450,6 +527,9 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one retur
     if command == "record":
         event = json.loads(args.event)
         return record(config, event) if isinstance(event, dict) else EXIT_BAD_EVENT
+    if command == "requests":
+        sys.stdout.write(json.dumps(_requests_in_chain(config).to_dict(), sort_keys=True) + "\n")
+        return 0
     if command == "export":
         with contextlib.suppress(FileNotFoundError):
             sys.stdout.buffer.write(ev.lines_after(config.chain, args.start))

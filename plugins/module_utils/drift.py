@@ -232,6 +232,11 @@ def listener_snapshot(facts: Facts) -> list[str] | None:
     return sorted({item.endpoint for item in found})
 
 
+def unread_listener_lines(facts: Facts) -> list[str]:
+    """The ss lines that could not be read: a listener on one of them is not in the snapshot."""
+    return [f"line {line.number}: {line.text[:160]}" for line in facts.unparsed("ss")]
+
+
 def package_snapshot(facts: Facts, roles: Iterable[str]) -> dict[str, str | None]:
     from ansible_collections.rampart.hardening.plugins.module_utils.probes.packages import packages  # noqa: PLC0415
 
@@ -255,6 +260,7 @@ def snapshot(facts: Facts, report: Mapping[str, Any], host: str, taken_at: str) 
         "files": {path: {"role": role, "digest": file_digest(facts, path)} for path, role in paths.items()},
         "nft": nft_snapshot(facts),
         "listeners": listener_snapshot(facts),
+        "listeners_unread": unread_listener_lines(facts),
         "checks": {f["id"]: f["status"] for f in report.get("findings", [])},
         "packages": package_snapshot(facts, roles),
     }
@@ -309,16 +315,32 @@ def _nft_drift(baseline: Mapping[str, Any], current: Mapping[str, Any]) -> list[
     ]
 
 
+def _unreadable_listeners(baseline: Mapping[str, Any], current: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A comparison that cannot see every listener says so instead of reporting no drift."""
+    unread = current.get("listeners_unread") or []
+    if current.get("listeners") is None and baseline.get("listeners") is not None:
+        detail = "the listening sockets could not be read (ss failed or is missing): a new listener cannot be ruled out"
+        return [_item("listeners_unreadable", "ss -Htulpn", "network", ("readable", None), detail)]
+    if unread:
+        detail = (
+            f"{len(unread)} ss line(s) could not be read, so a listener there is not compared with the baseline: "
+            + "; ".join(unread[:3])
+        )
+        return [_item("listeners_unreadable", "ss -Htulpn", "network", (None, unread), detail)]
+    return []
+
+
 def _listener_drift(baseline: Mapping[str, Any], current: Mapping[str, Any]) -> list[dict[str, Any]]:
     old, new = baseline.get("listeners"), current.get("listeners")
+    blind = _unreadable_listeners(baseline, current)
     if old is None or new is None:
-        return []
+        return blind
     items = [_item("new_listening_port", e, "network", (None, e), f"{e} listens (not in the baseline)") for e in new]
     items = [i for i in items if i["key"] not in old]
     items += [
         _item("listening_port_closed", e, "network", (e, None), f"{e} no longer listens") for e in old if e not in new
     ]
-    return items
+    return items + blind
 
 
 def _check_drift(baseline: Mapping[str, Any], current: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -216,6 +216,30 @@ def test_compare_names_every_drift_kind(make_facts: Any) -> None:
     assert dr.compare(base, copy.deepcopy(base)) == []
 
 
+def test_listeners_that_cannot_be_read_are_drift_not_silence(make_facts: Any) -> None:
+    base = dr.snapshot(facts_for(make_facts), {"findings": []}, "h", "t0")
+    assert base["listeners_unread"] == []
+    garbled = SS + 'tcp LISTEN 0 5 garbage-without-an-address users:(("nc",pid=7,fd=3))\n'
+    now = dr.snapshot(facts_for(make_facts, ss=garbled), {"findings": []}, "h", "t1")
+    assert now["listeners"] == ["tcp/0.0.0.0:443"]
+    items = [i for i in dr.compare(base, now) if i["kind"] == "listeners_unreadable"]
+    assert len(items) == 1
+    assert "line 2" in items[0]["detail"]
+    assert "garbage" in items[0]["detail"]
+    # ss missing where the baseline could read it: a blind spot, not "no drift".
+    blind = dr.snapshot(
+        make_facts(files={NGINX_CONF: "worker_processes 2;\n"}, intent={"nginx": {"role": "nginx"}}),
+        {"findings": []},
+        "h",
+        "t2",
+    )
+    assert blind["listeners"] is None
+    assert [i["kind"] for i in dr.compare(base, blind) if i["category"] == "network"] == ["listeners_unreadable"]
+    # A baseline taken before this key existed still compares cleanly with a readable host.
+    old_format = {k: v for k, v in base.items() if k != "listeners_unread"}
+    assert dr.compare(old_format, copy.deepcopy(base)) == []
+
+
 def test_intent_vs_reality_flags_an_undeclared_listener(make_facts: Any) -> None:
     items = dr.intent_vs_reality(facts_for(make_facts, ss=SS_MORE))
     assert [(i["kind"], i["key"]) for i in items] == [("intent_vs_reality", "tcp/0.0.0.0:8081")]

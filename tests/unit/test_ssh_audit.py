@@ -73,6 +73,12 @@ def test_live_pass():
     assert result.status is Status.PASS, result
     assert [c[-1] for c in fake.calls] == ["10.89.3.2", "10.89.3.2"]
     assert any("-P" in c for c in fake.calls)
+    # The DHEat rate test runs once per host, in the scan; the policy run does not repeat it.
+    scan, policy = fake.calls
+    assert "-P" not in scan
+    assert "--skip-rate-test" not in scan
+    assert "-P" in policy
+    assert "--skip-rate-test" in policy
 
 
 def test_live_fail_names_the_algorithms_and_the_policy():

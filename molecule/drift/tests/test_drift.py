@@ -10,6 +10,7 @@ import base64
 import json
 import os
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -254,6 +255,156 @@ def test_drift_playbook_pulls_verifies_acknowledges_and_reports() -> None:
     fleet = (EPHEMERAL / "reports" / "drift-fleet.html").read_text()
     assert NAME in fleet
     assert "package upgrade: nginx-common" in (EPHEMERAL / "reports" / f"drift-{NAME}.md").read_text()
+
+
+# ----- self-healing (issue 17 item 4, docs/remediation.md section 8) ----------------------------
+# The break: the hand-added nft rule above opened the stand-in's data port 6379 (NET-04 regressed).
+
+
+ANSWERS = {"applied", "rollback", "refused", "nothing_to_fix", "failed"}
+
+
+def remediation_entries() -> list[dict[str, Any]]:
+    return [s["predicate"] for s in statements() if s["predicate"]["result"].startswith("REMEDIATION_")]
+
+
+def data_port_reachable() -> bool:
+    probe = "python3 -c \"import socket; socket.create_connection(('rampart-drift-host', 6379), 3)\""
+    return SINK.run(probe).rc == 0
+
+
+def firewall_state() -> str:
+    """The firewall role's live table (without counters) and its configuration file."""
+    return must_run(HOST, "sh -c 'nft -s list table inet rampart; sha256sum /etc/nftables.conf'")
+
+
+def utc_window(start: datetime, hours: int) -> list[dict[str, Any]]:
+    end = start + timedelta(hours=hours)
+    return [
+        {
+            "days": [start.strftime("%a").lower()],
+            "start": start.strftime("%H:%M"),
+            "end": end.strftime("%H:%M"),
+            "timezone": "UTC",
+        }
+    ]
+
+
+def windows(is_open: bool) -> str:
+    start = datetime.now(UTC) + (timedelta(hours=-1) if is_open else timedelta(hours=6))
+    return json.dumps({"rampart_maintenance_windows": utc_window(start, 4 if is_open else 2)})
+
+
+def set_mode(network: str) -> None:
+    """Re-converge the agent's configuration only, as an operator switching the mode would."""
+    run = subprocess.run(
+        [
+            "ansible-playbook",
+            "-i",
+            os.environ["MOLECULE_INVENTORY_FILE"],
+            "--tags",
+            "audit_agent_validate,audit_agent_schedule",
+            "-e",
+            json.dumps({"rampart_audit_agent_remediation": {"network": network}}),
+            str(Path(__file__).resolve().parents[1] / "converge.yml"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    config = json.loads(must_run(HOST, "cat /etc/rampart/agent/agent.json"))
+    assert config["remediation"] == {"network": network}
+
+
+def test_report_mode_only_reports_the_broken_firewall() -> None:
+    # drift.yml ran above, with the agent in the default report mode and NET-04 regressed
+    regressed = [s for s in statements() if ("check_regressed", "NET-04") in kinds_of(s)]
+    assert regressed
+    assert remediation_entries() == []
+    assert data_port_reachable()
+
+
+def kinds_of(stmt: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(d["kind"], d["key"]) for d in stmt["predicate"].get("drift") or []}
+
+
+def test_a_bad_mode_is_refused_naming_the_variable() -> None:
+    run = subprocess.run(
+        [
+            "ansible-playbook",
+            "-i",
+            os.environ["MOLECULE_INVENTORY_FILE"],
+            "--tags",
+            "audit_agent_validate",
+            "-e",
+            json.dumps({"rampart_audit_agent_remediation": {"network": "fix"}}),
+            str(Path(__file__).resolve().parents[1] / "converge.yml"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert run.returncode != 0
+    assert "rampart_audit_agent_remediation" in run.stdout + run.stderr
+
+
+def test_enforce_outside_a_window_records_the_refusal_and_changes_nothing() -> None:
+    set_mode("enforce")
+    audit_now()  # the timer's next run
+    request = statements()[-1]["predicate"]
+    assert request["result"] == "REMEDIATION_REQUESTED"
+    assert "NET-04" in request["remediation"]["checks"]
+    item = next(i for i in request["remediation"]["items"] if i["check"] == "NET-04")
+    assert (item["role"], item["tag"]) == ("firewall", "firewall_rules")
+    before = firewall_state()
+    run = drift_playbook("-e", windows(is_open=False))
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    answer = statements()[-1]["predicate"]
+    assert answer["result"] == "REMEDIATION_REFUSED"
+    assert answer["remediation"]["request"] == request["chain"]["seq"]
+    assert answer["remediation"]["next_open"].endswith("Z")
+    assert "outside every maintenance window; the next window opens" in answer["remediation"]["window"]
+    assert firewall_state() == before
+    assert data_port_reachable()
+    # the answer reached the controller, verified and acknowledged
+    stored = (EVIDENCE / "chain.intoto.jsonl").read_text().splitlines()
+    assert stored == must_run(HOST, f"cat {CHAIN}").splitlines()
+
+
+def test_enforce_inside_a_window_repairs_and_the_chain_records_request_and_outcome() -> None:
+    audit_now()  # a refusal holds nothing: the next run asks again
+    request = statements()[-1]["predicate"]
+    assert request["result"] == "REMEDIATION_REQUESTED"
+    seq = request["chain"]["seq"]
+    run = drift_playbook("-e", windows(is_open=True))
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    answers = [
+        p
+        for p in remediation_entries()
+        if p["remediation"].get("request") == seq and p["remediation"]["event"] in ANSWERS
+    ]
+    assert [p["result"] for p in answers] == ["REMEDIATION_APPLIED"]
+    assert "NET-04" in answers[0]["remediation"]["fixed"]
+    assert not data_port_reachable()
+    # the agent's next run: NET-04 passes again, nothing is asked for
+    audit_now()
+    last = statements()[-1]["predicate"]
+    assert last["result"] in ("DRIFT", "NO_DRIFT")
+    assert "NET-04" in last["checks"]["passedTests"]
+    assert ("check_regressed", "NET-04") not in {(d["kind"], d["key"]) for d in last["drift"]}
+    # answered once: the agent refuses a second answer to the same request
+    second = json.dumps({"event": "applied", "request": seq})
+    assert HOST.run("rampart-agent record --event %s", second).rc == 5
+    # request and outcome are in the chain the controller verified
+    assert verify_on_host().rc == 0
+    run = drift_playbook("--tags", "collect", "-e", "rampart_drift_remediate=false")
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    stored = (EVIDENCE / "chain.intoto.jsonl").read_text()
+    assert stored.splitlines() == must_run(HOST, f"cat {CHAIN}").splitlines()
+    set_mode("report")
 
 
 @pytest.mark.parametrize("where", ["payload"])

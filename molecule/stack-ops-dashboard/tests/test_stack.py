@@ -17,11 +17,24 @@ from pathlib import Path
 
 import pytest
 from labhosts import lab_host, must_run
-from stacklib import burst, curl, db_password, pg_login, print_scores, report
+from stacklib import (
+    assert_checks_pass,
+    assert_journal_reaches_log_host,
+    assert_log_channel_verifies_log_host,
+    assert_ssh_throttled_per_source,
+    burst,
+    curl,
+    db_password,
+    pg_login,
+    print_scores,
+    report,
+)
 
 EDGE = lab_host("rampart-stack-ops-edge")
 DB = lab_host("rampart-stack-ops-db")
 CLIENT = lab_host("rampart-stack-ops-client")
+CLIENT_NAME = "rampart-stack-ops-client"
+STACK_HOSTS = ["rampart-stack-ops-edge", "rampart-stack-ops-db"]
 NAME = "ops.example.com"
 ROOT = "/tmp/pebble-root.pem"
 EPHEMERAL = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""))
@@ -178,3 +191,23 @@ def test_audit_grade(host: str) -> None:
         if f["status"] in ("fail", "error", "partial")
     ]
     assert result["overall"]["grade"] == "A+", failing
+
+
+@pytest.mark.parametrize("name", STACK_HOSTS)
+def test_ssh_from_the_bastion_is_throttled_per_source(name: str) -> None:
+    assert_ssh_throttled_per_source(name)
+
+
+@pytest.mark.parametrize("name", STACK_HOSTS)
+def test_the_journal_reaches_the_log_host(name: str) -> None:
+    assert_journal_reaches_log_host(name, CLIENT)
+
+
+@pytest.mark.parametrize("name", STACK_HOSTS)
+def test_the_log_channel_verifies_the_log_host(name: str) -> None:
+    assert_log_channel_verifies_log_host(name, CLIENT_NAME)
+
+
+@pytest.mark.parametrize("name", STACK_HOSTS)
+def test_log_shipping_and_ssh_throttling_pass_the_audit(name: str) -> None:
+    assert_checks_pass(EPHEMERAL, name, ("LOG-03", "DOS-06"))

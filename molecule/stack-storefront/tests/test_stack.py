@@ -14,11 +14,24 @@ from pathlib import Path
 
 import pytest
 from labhosts import lab_host, must_run
-from stacklib import curl, db_password, pg_login, print_scores, put_file, report
+from stacklib import (
+    assert_checks_pass,
+    assert_journal_reaches_log_host,
+    assert_log_channel_verifies_log_host,
+    assert_ssh_throttled_per_source,
+    curl,
+    db_password,
+    pg_login,
+    print_scores,
+    put_file,
+    report,
+)
 
 EDGE = lab_host("rampart-stack-sf-edge")
 DATA = lab_host("rampart-stack-sf-data")
 CLIENT = lab_host("rampart-stack-sf-client")
+CLIENT_NAME = "rampart-stack-sf-client"
+STACK_HOSTS = ["rampart-stack-sf-edge", "rampart-stack-sf-data"]
 NAME = "shop.example.com"
 ROOT = "/tmp/pebble-root.pem"
 INTERNAL_CA = "/tmp/rampart-internal-ca.crt"
@@ -114,7 +127,12 @@ def redis(host: object, *args: str, port: int = 6380, tls: bool = True) -> str:
 
 def test_redis_requires_auth_and_tls() -> None:
     assert "NOAUTH" in redis(CLIENT, "PING")
-    assert "Connection refused" in redis(CLIENT, "PING", port=6379, tls=False)
+    # Plaintext 6379: nothing listens on the data host, and the firewall drops the port anyway
+    # (no answer at all from the client's side, or a refusal).
+    plain = redis(CLIENT, "PING", port=6379, tls=False)
+    assert "PONG" not in plain, plain
+    assert "NOAUTH" not in plain, plain
+    assert ":6379 " not in must_run(DATA, "ss -Htln"), "Redis listens in plaintext"
     # Plaintext on the TLS port gets no answer a client could use.
     assert "PONG" not in redis(CLIENT, "PING", tls=False)
 
@@ -169,3 +187,23 @@ def test_readiness_score(host: str) -> None:
         if f["status"] in {"fail", "error", "partial"}
     ]
     assert result["overall"]["grade"] == "A+", failing
+
+
+@pytest.mark.parametrize("name", STACK_HOSTS)
+def test_ssh_from_the_bastion_is_throttled_per_source(name: str) -> None:
+    assert_ssh_throttled_per_source(name)
+
+
+@pytest.mark.parametrize("name", STACK_HOSTS)
+def test_the_journal_reaches_the_log_host(name: str) -> None:
+    assert_journal_reaches_log_host(name, CLIENT)
+
+
+@pytest.mark.parametrize("name", STACK_HOSTS)
+def test_the_log_channel_verifies_the_log_host(name: str) -> None:
+    assert_log_channel_verifies_log_host(name, CLIENT_NAME)
+
+
+@pytest.mark.parametrize("name", STACK_HOSTS)
+def test_log_shipping_and_ssh_throttling_pass_the_audit(name: str) -> None:
+    assert_checks_pass(EPHEMERAL, name, ("LOG-03", "DOS-06"))

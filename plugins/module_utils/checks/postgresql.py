@@ -9,8 +9,9 @@ from datetime import date
 
 from ansible_collections.rampart.hardening.plugins.module_utils.checks.common import as_list, judge
 from ansible_collections.rampart.hardening.plugins.module_utils.exposure import (
-    accepted_exceptions,
     accepted_result,
+    merged_exception,
+    split_accepted,
     world_open,
 )
 from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts
@@ -106,7 +107,8 @@ def pg_hba_methods(facts: Facts) -> Result:
     pass: no trust/password, no remote rule open to the world; partial: local rules not using peer;
     fail: trust or password anywhere, or a remote rule from 0.0.0.0/0, ::/0 or all (any spelling);
     not_applicable: the only deviation is world-open rules the intent declares and accepts
-    (accepted_exceptions PG-02), listed with the reason.
+    (accepted_exceptions PG-02: per rule with target hba:<database>/<user>/<source>, or host-wide),
+    listed with the reason; a world-open rule no exception names still fails.
     """
     pg, skip = _pg_or_na(facts)
     if skip:
@@ -119,16 +121,15 @@ def pg_hba_methods(facts: Facts) -> Result:
     ]
     declared = _pg_intent_world_rules(facts)
     world = [r for r in pg.hba if r.type != "local" and r.method != "reject" and world_open(r.address)]
-    accepted = [r for r in world if r.method not in ("trust", "password") and _pg_declared(r, declared)]
-    problems += [f"{r.evidence()}: open to every address" for r in world if r not in accepted]
-    exception = accepted_exceptions(intent(facts, "postgresql")).get("PG-02")
+    targets = {id(r): _pg_declared(r, declared) for r in world if r.method not in ("trust", "password")}
+    problems += [f"{r.evidence()}: open to every address" for r in world if targets.get(id(r)) is None]
+    candidates = [(targets[id(r)], f"{r.evidence()}: open to every address") for r in world if targets.get(id(r))]
+    failing, accepted = split_accepted(intent(facts, "postgresql"), "PG-02", candidates)
+    problems += [f"{text} (declared, but not accepted)" for text in failing]
     seen = [r.evidence() for r in pg.hba]
-    if accepted and exception is None:
-        problems += [f"{r.evidence()}: open to every address (declared, but not accepted)" for r in accepted]
-    elif accepted and not problems and not minor:
-        return accepted_result("PG-02", exception, [f"{r.evidence()}: open to every address" for r in accepted], seen)
-    elif accepted:
-        seen = [f"accepted exception: {r.evidence()}" for r in accepted] + seen
+    if accepted and not problems and not minor:
+        return accepted_result("PG-02", merged_exception(accepted), [text for _e, text in accepted], seen)
+    seen = [f"accepted exception: {text}" for _e, text in accepted] + seen
     return judge("no trust/password rules; local uses peer; no world-open rule", problems, minor, seen)
 
 
@@ -142,13 +143,14 @@ def _pg_intent_world_rules(facts: Facts) -> list[tuple[str, str, str]]:
     ]
 
 
-def _pg_declared(rule: HbaRule, declared: list[tuple[str, str, str]]) -> bool:
-    """The rule is exactly one the role declared (same database, user and network)."""
+def _pg_declared(rule: HbaRule, declared: list[tuple[str, str, str]]) -> str | None:
+    """The target ``hba:<database>/<user>/<source>`` of the declared entry the rule is exactly
+    (same database, user and network), or None when the role did not declare it."""
     for database, user, source in declared:
         same_net = world_open(rule.address) and _same_network(rule.address or "", source)
         if rule.databases == (database,) and rule.users == (user,) and same_net:
-            return True
-    return False
+            return f"hba:{database}/{user}/{source}"
+    return None
 
 
 def _same_network(address: str, source: str) -> bool:

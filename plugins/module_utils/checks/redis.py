@@ -5,7 +5,14 @@ from __future__ import annotations
 import ipaddress
 
 from ansible_collections.rampart.hardening.plugins.module_utils.checks.common import as_list, doubted_by, judge
-from ansible_collections.rampart.hardening.plugins.module_utils.exposure import accept_declared, wildcard_bind
+from ansible_collections.rampart.hardening.plugins.module_utils.exposure import (
+    accept_declared,
+    accepted_exceptions,
+    accepted_result,
+    merged_exception,
+    split_accepted,
+    wildcard_bind,
+)
 from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts
 from ansible_collections.rampart.hardening.plugins.module_utils.model import Result, not_applicable
 from ansible_collections.rampart.hardening.plugins.module_utils.probes import intent
@@ -60,7 +67,8 @@ def rds_bind(facts: Facts) -> Result:
     """Inspects: bind, protected-mode, port/tls-port in redis.conf (with includes) vs redis intent bind_addresses.
 
     pass: loopback/private binds, protected mode, TLS-only off-host; partial: undeclared private bind; fail:
-    wildcard/public bind, protected-mode no, plaintext off-host.
+    wildcard/public bind, protected-mode no, plaintext off-host; not_applicable: every deviation is accepted
+    (accepted_exceptions RDS-01 with target bind:<address> for that bind only, or host-wide).
     """
     info, skip = _redis_or_na(facts)
     if skip:
@@ -68,23 +76,39 @@ def rds_bind(facts: Facts) -> Result:
     data = intent(facts, "redis")
     declared = {str(a).lstrip("-") for a in as_list(data.get("bind") or data.get("bind_addresses"))}
     binds = info.binds()
-    problems, minor = [], []
+    problems: list[tuple[str | None, str]] = []  # (target an accepted exception may name, text)
+    minor: list[tuple[str | None, str]] = []
     seen = [info.config.evidence("bind"), info.config.evidence("protected-mode"), info.config.evidence("tls-port")]
     off_host = False
     for bind in binds:
         kind = _address_kind(bind)
         off_host = off_host or kind != "loopback"
         if kind in ("wildcard", "public"):
-            problems.append(f"bound to {bind} ({kind})")
+            problems.append((f"bind:{bind.lstrip('-')}", f"bound to {bind} ({kind})"))
         elif declared and kind == "private" and bind.lstrip("-") not in declared:
-            minor.append(f"bound to {bind}, not in the declared bind_addresses")
+            minor.append((f"bind:{bind.lstrip('-')}", f"bound to {bind}, not in the declared bind_addresses"))
     if (info.config.get("protected-mode") or "yes").lower() != "yes":
-        problems.append("protected-mode no")
+        problems.append((None, "protected-mode no"))
     tls_only = (info.config.get("tls-port") or "0") != "0" and (info.config.get("port") or "6379") == "0"
     if off_host and not tls_only and not data.get("allow_plaintext_remote"):
-        problems.append("reachable off-host without TLS (plaintext port open)")
-    result = judge("loopback/private bind, protected mode, TLS off-host", problems, minor, seen)
-    return accept_declared(data, "RDS-01", result)  # rampart_redis_accepted_exceptions
+        problems.append((None, "reachable off-host without TLS (plaintext port open)"))
+    return _accept_binds(data, problems, minor, seen)
+
+
+def _accept_binds(
+    data: dict, problems: list[tuple[str | None, str]], minor: list[tuple[str | None, str]], seen: list[str]
+) -> Result:
+    """judge() with rampart_redis_accepted_exceptions applied: host-wide (deprecated) or per bind address."""
+    ok = "loopback/private bind, protected mode, TLS off-host"
+    if "RDS-01" in accepted_exceptions(data):  # the per-check form accepts every deviation
+        result = judge(ok, [text for _where, text in problems], [text for _where, text in minor], seen)
+        return accept_declared(data, "RDS-01", result)
+    failing, accepted = split_accepted(data, "RDS-01", problems)
+    minor_failing, minor_accepted = split_accepted(data, "RDS-01", minor)
+    accepted += minor_accepted
+    if accepted and not failing and not minor_failing:
+        return accepted_result("RDS-01", merged_exception(accepted), [text for _where, text in accepted], seen)
+    return judge(ok, failing, minor_failing, [f"accepted exception: {text}" for _where, text in accepted] + seen)
 
 
 def _password_strength(user_passwords: list[str]) -> str | None:

@@ -128,12 +128,12 @@ def _host_html(host: Mapping[str, Any]) -> str:
         for sev in SEVERITIES
     )
     return (
-        f"<tr><td><b>{name}</b></td>"
+        f'<tr><td class="host"><b>{name}</b></td>'
         f'<td><span class="pill" style="background:{grade_colour(host["grade"])}">'
-        f"{escape(host['grade'] or 'n/a')}</span>{_incomplete_mark(host)}</td>"
-        f'<td style="min-width:220px"><div class="bar"><span style="width:{width}%;background:{score_colour(score)}">'
+        f"{escape(host['grade'] or 'n/a')}</span>{_incomplete_mark(host)}</td>{_before_cells(host)}"
+        f'<td style="min-width:160px"><div class="bar"><span style="width:{width}%;background:{score_colour(score)}">'
         f'</span></div></td><td class="num"><b>{score_text(score)}</b></td>{failed}'
-        f'<td class="num">{host["errors"]}</td>{_before_cells(host)}</tr>'
+        f'<td class="num">{host["errors"]}</td></tr>'
     )
 
 
@@ -145,11 +145,11 @@ def _before_cells(host: Mapping[str, Any]) -> str:
     if not before:
         return '<td class="muted">not audited</td><td></td>'
     failed = before.get("failed") or {}
-    counts = " / ".join(str(failed.get(sev, 0)) for sev in SEVERITIES)
+    counts = "/".join(str(failed.get(sev, 0)) for sev in SEVERITIES)
     return (
-        f'<td><span class="pill" style="background:{grade_colour(before.get("grade"))}">'
+        f'<td class="before"><span class="pill" style="background:{grade_colour(before.get("grade"))}">'
         f"{escape(str(before.get('grade') or 'n/a'))}</span> {score_text(before.get('score'))} &rarr; "
-        f'<b>{escape(str(host.get("grade") or "n/a"))}</b></td><td class="num muted">{counts}</td>'
+        f'<b>{escape(str(host.get("grade") or "n/a"))}</b></td><td class="num muted before">{counts}</td>'
     )
 
 
@@ -208,7 +208,7 @@ def render_fleet_html(fleet: Mapping[str, Any]) -> str:
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>Rampart fleet audit</title><style>{CSS}td.num,th.num{{text-align:center}}"
-        "td.id{white-space:nowrap}</style></head><body><main>"
+        "td.id,td.host,td.before{white-space:nowrap}</style></head><body><main>"
         "<h1>Rampart fleet audit</h1>"
         f'<div class="muted">{fleet.get("hosts_total", 0)} hosts · scoring model '
         f"<code>{escape(str(fleet.get('scoring_model', '')))}</code></div>"
@@ -219,7 +219,7 @@ def render_fleet_html(fleet: Mapping[str, Any]) -> str:
         f'<div class="muted">Grades: {grades or "none"}</div>'
         f"{_fleet_incomplete(fleet)}{_before_summary(fleet)}</div></section>"
         "<h2>Hosts (worst first)</h2><table><thead><tr><th style='text-align:left'>Host</th><th class=num>Grade</th>"
-        f"<th>Score</th><th></th>{sev_heads}<th class=num>errors</th>{_before_heads(fleet)}</tr></thead>"
+        f"{_before_heads(fleet)}<th>Score</th><th></th>{sev_heads}<th class=num>errors</th></tr></thead>"
         f"<tbody>{hosts}</tbody></table>"
         f"{checks_html}"
         "<footer>Failed checks per severity are counts of checks with status fail.</footer>"

@@ -18,6 +18,7 @@ import importlib
 import json
 import os
 import re
+import subprocess
 import sys
 from collections import Counter
 from collections.abc import Mapping
@@ -48,6 +49,15 @@ else:
 if os.environ.get("RAMPART_NO_SHRINK"):  # exploring: report the first failure as found
     PROPERTY_SETTINGS = settings(PROPERTY_SETTINGS, phases=[Phase.explicit, Phase.generate])
 
+
+def bounded(examples: int) -> settings:
+    """PROPERTY_SETTINGS with fewer examples in ``make unit`` for a costly property (real keys,
+    several checks per input); ``make fuzz`` and RAMPART_PROPERTY_EXAMPLES keep their budget."""
+    if os.environ.get("RAMPART_FUZZ") or os.environ.get("RAMPART_PROPERTY_EXAMPLES"):
+        return PROPERTY_SETTINGS
+    return settings(PROPERTY_SETTINGS, max_examples=examples)
+
+
 # Configurations tried per role and outcome, printed when the run ends.
 TRIED: Counter[str] = Counter()
 
@@ -60,12 +70,18 @@ def _report_tried() -> None:
 
 
 ACTIONS = ("ansible.builtin.assert", "ansible.builtin.set_fact")
+NO_OPS = ("ansible.builtin.setup",)  # fact gathering: the facts come from HOST_VARS
 TEMPLATE_OVERRIDES = {"trim_blocks": True, "lstrip_blocks": False, "newline_sequence": "\n"}
 HOST_VARS = {
     "inventory_hostname": "lab-host",
     "ansible_check_mode": False,
     "ansible_managed": "Ansible managed",
-    "ansible_facts": {"default_ipv4": {"address": "10.0.2.10"}, "hostname": "lab-host"},
+    "ansible_facts": {
+        "default_ipv4": {"address": "10.0.2.10"},
+        "hostname": "lab-host",
+        "fqdn": "lab-host.example.test",
+        "all_ipv4_addresses": ["10.0.2.10"],
+    },
 }
 
 
@@ -189,6 +205,11 @@ class RoleRun:
 
     def _run_task(self, task: Mapping[str, Any]) -> list[str]:
         action = next((name for name in ACTIONS if name in task), None)
+        if action is None and any(name in task for name in NO_OPS):
+            return []
+        if action is None and "ansible.builtin.command" in task:
+            self._probe(task)
+            return []
         if action is None:
             raise AssertionError(f"{self.role} validate.yml: unsupported task {task.get('name')!r}")
         task_vars = dict(task.get("vars") or {})
@@ -220,6 +241,17 @@ class RoleRun:
                 failures.append(message)
         return failures
 
+    def _probe(self, task: Mapping[str, Any]) -> None:
+        """A read-only probe (``check_mode: false``, ``changed_when: false``, registered) runs for
+        real on the test host, as it would on the controller-side host; anything else is refused."""
+        args = task["ansible.builtin.command"]
+        read_only = task.get("check_mode") is False and task.get("changed_when") is False and "register" in task
+        if not read_only or not isinstance(args, Mapping) or "argv" not in args:
+            raise AssertionError(f"{self.role} validate.yml: {task.get('name')!r} is not a read-only probe")
+        argv = [str(part) for part in self.templar().template(args["argv"])]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+        self.variables[task["register"]] = {"rc": done.returncode, "stdout": done.stdout, "stderr": done.stderr}
+
     def render(self, template: str, extra: Mapping[str, Any] | None = None) -> str:
         path = REPO / "roles" / self.role / "templates" / template
         templar = _with_collection(self.templar(extra).copy_with_new_env(searchpath=[str(path.parent)]))
@@ -231,6 +263,9 @@ class RoleRun:
 _PATH_HEAD = re.compile(r"^(rampart_[a-z0-9_]+)((?:\[\d+\]|\.[A-Za-z0-9_-]+|\['[^']+'\])*):\s")
 _PATH_PART = re.compile(r"\[(\d+)\]|\.([A-Za-z0-9_-]+)|\['([^']+)'\]")  # a[0], a.key, a['dotted.key']
 _MISSING = object()
+# Paths whose value a message may hide: secrets, key material, and lists where a wrong entry
+# may be a secret pasted by mistake (an AGE-SECRET-KEY among age recipients, a private block).
+SECRET_PATH = re.compile(r"password|_content|secret|hmac|auth_users|tls_(key|ca|cert)$|public_key$|_recipients\[\d+\]$")
 
 
 def _lookup(variables: Mapping[str, Any], head: str, tail: str) -> Any:
@@ -269,7 +304,7 @@ def named_variable(message: str, variables: Mapping[str, Any]) -> tuple[str, Any
         return path, None  # a key the user left out: the message names where to set it
     assert value is not _MISSING, f"{path} is not a variable of this input: {message!r}"
     if rest.startswith("(hidden)"):
-        assert re.search(r"password|_content|secret|auth_users", path), f"{path}: only secrets may hide their value"
+        assert SECRET_PATH.search(path), f"{path}: only secrets may hide their value"
         return path, value
     assert any(spelled in rest for spelled in _spellings(value)), (
         f"{path}: the value {value!r} is not quoted in {message!r}"

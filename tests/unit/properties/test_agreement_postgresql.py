@@ -68,7 +68,27 @@ listen = st.one_of(
     st.just(["127.0.0.1", "10.0.2.10"]),
     st.lists(st.sampled_from(["127.0.0.1", "10.0.2.10", "::1", "0.0.0.0", "::", "*", "localhost"]), max_size=3),
 )
-acceptance = st.sampled_from([{}, {"PG-02": REASON}, {"PG-02": {"reason": "  "}}, {"PG-02": True}, {"PG-01": REASON}])
+host_wide = st.sampled_from([{}, {"PG-02": REASON}, {"PG-02": {"reason": "  "}}, {"PG-02": True}, {"PG-01": REASON}])
+
+
+def per_object(hba: list[dict[str, Any]]) -> st.SearchStrategy[list[dict[str, Any]]]:
+    """The list form: entries naming one hba entry each (some of the drawn ones, or a stranger)."""
+    targets = [f"hba:{e['database']}/{e['user']}/{e['source']}" for e in hba] + ["hba:appdb/app/::/0", "", "class:x"]
+    entry = st.builds(
+        lambda target, check, reason: {"check": check, "target": target, **reason},
+        st.sampled_from(targets),
+        st.sampled_from(["PG-02", "PG-02", "PG-02", "PG-01"]),
+        st.sampled_from([REASON, REASON, {"reason": ""}]),
+    )
+    return st.lists(entry, max_size=3)
+
+
+def accepts(accepted: dict | list, entry: dict[str, Any]) -> bool:
+    """The acceptance names this hba entry (or PG-02 for every entry)."""
+    if isinstance(accepted, dict):
+        return "PG-02" in accepted
+    target = f"hba:{entry['database']}/{entry['user']}/{entry['source']}"
+    return any(a["check"] == "PG-02" and a["target"] in ("", target) for a in accepted)
 
 
 def user_input(hba: list[dict], addresses: list[str], accepted: dict) -> dict[str, Any]:
@@ -139,7 +159,7 @@ def audit(make_facts, role: RoleRun) -> dict[str, Any]:
     return {check_id: run_check(get_check(check_id), facts) for check_id in CHECKS}
 
 
-def agree(make_facts, hba: list[dict], addresses: list[str], accepted: dict) -> None:
+def agree(make_facts, hba: list[dict], addresses: list[str], accepted: dict | list) -> None:
     role = RoleRun("postgresql", user_input(hba, addresses, accepted))
     refusals = role.validate()
     if refusals:
@@ -152,15 +172,37 @@ def agree(make_facts, hba: list[dict], addresses: list[str], accepted: dict) -> 
     world = [e for e in hba if world_open(e["source"])]
     for check_id, result in results.items():
         if check_id == "PG-02" and world:
-            assert "PG-02" in accepted, "validation let a world-open rule through without an accepted exception"
+            assert all(accepts(accepted, e) for e in world), "a world-open rule got through without its exception"
             assert result.status is Status.NOT_APPLICABLE, (result.message, result.evidence)
             assert REASON["reason"] in result.message
             continue
         assert result.status in (Status.PASS, Status.NOT_APPLICABLE), (check_id, result.message, result.evidence)
 
 
+@st.composite
+def hba_and_acceptance(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict | list]:
+    hba = draw(st.lists(entries, max_size=4))
+    return hba, draw(st.one_of(host_wide, per_object(hba)))
+
+
 @PROPERTY_SETTINGS
-@given(hba=st.lists(entries, max_size=4), addresses=listen, accepted=acceptance)
+@given(drawn=hba_and_acceptance(), addresses=listen)
+@example(
+    drawn=(
+        [
+            {"database": "appdb", "user": "app", "source": "0.0.0.0/0"},
+            {"database": "otherdb", "user": "other", "source": "::/0"},
+        ],
+        [{"check": "PG-02", "target": "hba:appdb/app/0.0.0.0/0", **REASON}],
+    ),
+    addresses=["127.0.0.1"],
+)  # fmt: skip
+def test_role_and_audit_agree_per_object(make_facts, drawn, addresses) -> None:
+    agree(make_facts, drawn[0], addresses, drawn[1])
+
+
+@PROPERTY_SETTINGS
+@given(hba=st.lists(entries, max_size=4), addresses=listen, accepted=host_wide)
 @example(hba=[{"database": "appdb", "user": "app", "source": "0.0.0.0/0"}], addresses=["127.0.0.1"], accepted={})
 @example(
     hba=[{"database": "appdb", "user": "app", "source": "::/0"}], addresses=["127.0.0.1"], accepted={"PG-02": REASON}

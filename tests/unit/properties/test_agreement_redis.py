@@ -41,8 +41,23 @@ def redis_input(draw: st.DrawFn) -> dict[str, Any]:
         "rampart_redis_bind_addresses": draw(st.lists(st.sampled_from(ADDRESSES), min_size=1, max_size=3, unique=True)),
         "rampart_redis_tls_enabled": draw(st.booleans()),
         "rampart_redis_allow_plaintext_remote": draw(st.booleans()),
-        "rampart_redis_accepted_exceptions": draw(st.sampled_from([{}, {"RDS-01": REASON}])),
+        "rampart_redis_accepted_exceptions": draw(st.one_of(st.sampled_from([{}, {"RDS-01": REASON}]), per_bind)),
     }
+
+
+# The list form: each entry accepts RDS-01 on one bind address (or, without a target, on all).
+per_bind = st.lists(
+    st.builds(
+        lambda target, reason: {"check": "RDS-01", **({"target": target} if target else {}), **reason},
+        st.sampled_from(["", *(f"bind:{a}" for a in ADDRESSES)]),
+        st.sampled_from([REASON, REASON, {"reason": " "}]),
+    ),
+    max_size=3,
+)
+
+
+def accepts_rds01(accepted: dict | list) -> bool:
+    return "RDS-01" in accepted if isinstance(accepted, dict) else any(a["check"] == "RDS-01" for a in accepted)
 
 
 def audit(make_facts, role: RoleRun) -> dict[str, Any]:
@@ -79,7 +94,8 @@ def test_role_and_audit_agree(make_facts, user) -> None:
     TRIED["redis accepted+audited"] += 1
     for check_id, result in audit(make_facts, role).items():
         accepted = user["rampart_redis_accepted_exceptions"]
-        if check_id in accepted and result.status is Status.NOT_APPLICABLE and "accepted exception" in result.message:
+        is_accepted = check_id == "RDS-01" and accepts_rds01(accepted)
+        if is_accepted and result.status is Status.NOT_APPLICABLE and "accepted exception" in result.message:
             continue
         assert result.status in (Status.PASS, Status.NOT_APPLICABLE), (check_id, result.message, result.evidence)
 

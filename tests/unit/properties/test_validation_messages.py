@@ -21,9 +21,128 @@ PG = {
 }
 WORLD_PG = [{"database": "appdb", "user": "app", "source": "0.0.0.0/0"}]
 CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+CA_PATHS = {
+    "rampart_internal_ca_cert_path": "/etc/x/tls/server.crt",
+    "rampart_internal_ca_key_path": "/etc/x/tls/server.key",
+    "rampart_internal_ca_ca_path": "/etc/x/tls/ca.crt",
+}
+ACME_CERT = {"cert_name": "app", "names": ["app.example.test"]}
+ACME = {"rampart_acme_agree_tos": True}
+NET = dict(RoleRun("baseline").variables["rampart_baseline_sysctl_network"])
+KERNEL = dict(RoleRun("baseline").variables["rampart_baseline_sysctl_kernel"])
+AGE = "age1" + "q" * 58
+BACKUP = {"rampart_backup_encryption": "age", "rampart_backup_age_recipients": [AGE]}
+PGP = "-----BEGIN PGP PUBLIC KEY BLOCK-----\nmQ\n-----END PGP PUBLIC KEY BLOCK-----\n"
+SOURCE = {"name": "web1", "host": "web1.example.test", "host_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5"}
 
 # role -> [(input, path the first refusal must name)]
 CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
+    "baseline": [
+        ({"rampart_baseline_forwarding": "maybe"}, "rampart_baseline_forwarding"),
+        (
+            {"rampart_baseline_sysctl_network": {**NET, "net.bad key": 1}},
+            "rampart_baseline_sysctl_network['net.bad key']",
+        ),
+        (
+            {"rampart_baseline_sysctl_kernel": {**KERNEL, "net.core.somaxconn": 1024}},
+            "rampart_baseline_sysctl_kernel['net.core.somaxconn']",
+        ),
+        (
+            {"rampart_baseline_sysctl_network": {**NET, "net.ipv4.conf.all.rp_filter": 0}},
+            "rampart_baseline_sysctl_network['net.ipv4.conf.all.rp_filter']",
+        ),
+        ({"rampart_baseline_unattended_reboot_time": "25:00"}, "rampart_baseline_unattended_reboot_time"),
+        ({"rampart_baseline_unattended_origins": []}, "rampart_baseline_unattended_origins"),
+        ({"rampart_baseline_unattended_origins": ["origin=Debian", "a;b"]}, "rampart_baseline_unattended_origins[1]"),
+        ({"rampart_baseline_time_servers": ["b d"]}, "rampart_baseline_time_servers[0]"),
+        ({"rampart_baseline_journal_max_use": "lots"}, "rampart_baseline_journal_max_use"),
+        ({"rampart_baseline_log_port": 0}, "rampart_baseline_log_port"),
+        ({"rampart_baseline_log_host": "logs.example.test"}, "rampart_baseline_log_tls_ca"),
+        ({"rampart_baseline_umask": "999"}, "rampart_baseline_umask"),
+        ({"rampart_baseline_pwquality": {"minlen": 14, "bad-key": 1}}, "rampart_baseline_pwquality.bad-key"),
+        ({"rampart_baseline_legacy_packages": ["Bad_Pkg"]}, "rampart_baseline_legacy_packages[0]"),
+    ],
+    "backup": [
+        ({"rampart_backup_encryption": "gpg"}, "rampart_backup_gpg_recipients"),
+        ({**BACKUP, "rampart_backup_state_dir": "state"}, "rampart_backup_state_dir"),
+        (
+            {"rampart_backup_gpg_recipients": [{"fingerprint": "ABCD", "public_key": PGP}]},
+            "rampart_backup_gpg_recipients[0].fingerprint",
+        ),
+        (
+            {"rampart_backup_gpg_recipients": [{"fingerprint": "A" * 40, "public_key": "PRIVATE KEY"}]},
+            "rampart_backup_gpg_recipients[0].public_key",
+        ),
+        ({**BACKUP, "rampart_backup_age_recipients": [AGE, "AGE-SECRET-KEY-1X"]}, "rampart_backup_age_recipients[1]"),
+        ({**BACKUP, "rampart_backup_keep_min": 5, "rampart_backup_keep_count": 3}, "rampart_backup_keep_count"),
+        ({**BACKUP, "rampart_backup_postgresql_compress": 12}, "rampart_backup_postgresql_compress"),
+        ({**BACKUP, "rampart_backup_postgresql_databases": ["ok", "a/b"]}, "rampart_backup_postgresql_databases[1]"),
+        ({**BACKUP, "rampart_backup_postgresql_enabled": False}, "rampart_backup_postgresql_enabled"),
+        ({**BACKUP, "rampart_backup_redis_enabled": True}, "rampart_backup_redis_password"),
+        (
+            {**BACKUP, "rampart_backup_pull_keys": [{"key": "ssh-ed25519 AAAA", "from": "10.0.0.1 x"}]},
+            "rampart_backup_pull_keys[0].from",
+        ),
+        ({**BACKUP, "rampart_backup_pull_user": "root"}, "rampart_backup_pull_user"),
+    ],
+    "backup_vault": [
+        (
+            {"rampart_backup_vault_sources": [{**SOURCE, "host_key": "nope"}]},
+            "rampart_backup_vault_sources[0].host_key",
+        ),
+        ({"rampart_backup_vault_sources": [SOURCE, SOURCE]}, "rampart_backup_vault_sources[1].name"),
+        ({"rampart_backup_vault_keep_days": 0}, "rampart_backup_vault_keep_days"),
+    ],
+    "audit_agent": [
+        ({"rampart_audit_agent_on_calendar": ""}, "rampart_audit_agent_on_calendar"),
+        ({"rampart_audit_agent_randomized_delay_sec": -1}, "rampart_audit_agent_randomized_delay_sec"),
+        ({"rampart_audit_agent_keep_reports": 0}, "rampart_audit_agent_keep_reports"),
+        ({"rampart_audit_agent_chain_retention_days": "x"}, "rampart_audit_agent_chain_retention_days"),
+        ({"rampart_audit_agent_host_name": "-bad"}, "rampart_audit_agent_host_name"),
+        ({"rampart_audit_agent_push_url": "http://x"}, "rampart_audit_agent_push_url"),
+        ({"rampart_audit_agent_push_ca_file": "/nonexistent/ca.pem"}, "rampart_audit_agent_push_ca_file"),
+        ({"rampart_audit_agent_push_backoff_max": 5}, "rampart_audit_agent_push_backoff_max"),
+        ({"rampart_audit_agent_remediation": {"tls": "fix"}}, "rampart_audit_agent_remediation"),
+        ({"rampart_audit_agent_on_calendar": "bogus"}, "rampart_audit_agent_on_calendar"),
+    ],
+    "internal_ca": [
+        ({**CA_PATHS, "rampart_internal_ca_key_path": "server.key"}, "rampart_internal_ca_key_path"),
+        (
+            {**CA_PATHS, "rampart_internal_ca_ca_path": CA_PATHS["rampart_internal_ca_key_path"]},
+            "rampart_internal_ca_ca_path",
+        ),
+        ({**CA_PATHS, "rampart_internal_ca_key_mode": "0644"}, "rampart_internal_ca_key_mode"),
+        (
+            {**CA_PATHS, "rampart_internal_ca_subject_alt_names": ["DNS:a.example.test", "a.example.test"]},
+            "rampart_internal_ca_subject_alt_names[1]",
+        ),
+        ({**CA_PATHS, "rampart_internal_ca_subject_alt_names": []}, "rampart_internal_ca_subject_alt_names"),
+        ({**CA_PATHS, "rampart_internal_ca_renew_days": 7}, "rampart_internal_ca_renew_days"),
+        ({**CA_PATHS, "rampart_internal_ca_cert_validity_days": 30}, "rampart_internal_ca_cert_validity_days"),
+        ({**CA_PATHS, "rampart_internal_ca_validity_days": 365}, "rampart_internal_ca_validity_days"),
+        ({**CA_PATHS, "rampart_internal_ca_cert_content": CERT}, "rampart_internal_ca_key_content"),
+    ],
+    "acme": [
+        ({"rampart_acme_directory_url": "http://acme.example.test/dir"}, "rampart_acme_directory_url"),
+        ({"rampart_acme_email": "ops@"}, "rampart_acme_email"),
+        ({"rampart_acme_eab_hmac_key": "a" * 20}, "rampart_acme_eab_kid"),
+        ({"rampart_acme_eab_kid": "kid", "rampart_acme_eab_hmac_key": "short"}, "rampart_acme_eab_hmac_key"),
+        ({"rampart_acme_renew_before_expiry_days": 14}, "rampart_acme_renew_before_expiry_days"),
+        ({"rampart_acme_webroot": "/"}, "rampart_acme_webroot"),
+        ({"rampart_acme_certificates": [ACME_CERT]}, "rampart_acme_agree_tos"),
+        (
+            {
+                **ACME,
+                "rampart_acme_certificates": [ACME_CERT, {"cert_name": "b", "names": ["b.example.test", "*.x.test"]}],
+            },
+            "rampart_acme_certificates[1].names[1]",
+        ),
+        ({**ACME, "rampart_acme_certificates": [ACME_CERT, ACME_CERT]}, "rampart_acme_certificates[0].cert_name"),
+        (
+            {**ACME, "rampart_acme_certificates": [{**ACME_CERT, "key_type": "rsa", "elliptic_curve": "secp384r1"}]},
+            "rampart_acme_certificates[0].elliptic_curve",
+        ),
+    ],
     "nginx": [
         ({"rampart_nginx_sites": [{"server_names": [], "locations": []}]}, "rampart_nginx_sites[0].server_names"),
         (
@@ -80,6 +199,14 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
     ],
     "postgresql": [
         ({**PG, "rampart_postgresql_port": 0}, "rampart_postgresql_port"),
+        ({**PG, "rampart_postgresql_accepted_exceptions": "PG-02"}, "rampart_postgresql_accepted_exceptions"),
+        (
+            {
+                **PG,
+                "rampart_postgresql_accepted_exceptions": [{"check": "PG-02", "target": "hba:x/y/z", "reason": "r"}],
+            },
+            "rampart_postgresql_accepted_exceptions[0]",
+        ),
         (
             {**PG, "rampart_postgresql_accepted_exceptions": {"PG-02": {"reason": " "}}},
             "rampart_postgresql_accepted_exceptions.PG-02",
@@ -118,6 +245,14 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
             "rampart_clickhouse_users[1].name",
         ),
         ({"rampart_clickhouse_default_quota": {"duration": 3600, "queries": 0}}, "rampart_clickhouse_default_quota"),
+        (  # issue 20: a per-user quota zeroing every limit (ODB-05 partial)
+            {
+                "rampart_clickhouse_users": [
+                    {"name": "app", "networks": ["10.0.0.1"], "quota": {"queries": 0, "errors": 0}}
+                ]
+            },
+            "rampart_clickhouse_users[0].quota",
+        ),
         ({"rampart_clickhouse_databases": ["bad-name"]}, "rampart_clickhouse_databases"),
         ({"rampart_clickhouse_profile_settings": {"readonly": 0}}, "rampart_clickhouse_profile_settings.readonly"),
         ({"rampart_clickhouse_default_user_password": "changeme"}, "rampart_clickhouse_default_user_password"),
@@ -127,6 +262,11 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
     ],
     "redis": [
         ({"rampart_redis_bind_addresses": []}, "rampart_redis_bind_addresses"),
+        ({"rampart_redis_accepted_exceptions": "RDS-01"}, "rampart_redis_accepted_exceptions"),
+        (
+            {"rampart_redis_accepted_exceptions": [{"check": "RDS-01", "target": "bind:10.9.9.9", "reason": "r"}]},
+            "rampart_redis_accepted_exceptions[0]",
+        ),
         (
             {"rampart_redis_bind_addresses": ["127.0.0.1", "0.0.0.0"], "rampart_redis_tls_enabled": True},
             "rampart_redis_bind_addresses[1]",
@@ -246,5 +386,5 @@ def test_every_validation_rule_is_walked(role: str) -> None:
 
 @pytest.mark.parametrize("role", sorted(CASES))
 def test_defaults_are_accepted(role: str) -> None:
-    base = {"postgresql": PG}.get(role, {})
+    base = {"postgresql": PG, "internal_ca": CA_PATHS, "backup": BACKUP}.get(role, {})
     assert RoleRun(role, base).validate() == []
