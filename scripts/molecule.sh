@@ -19,8 +19,8 @@ slow_first=(drift audit backup rabbitmq stack-ops-dashboard stack-storefront sta
 # An entry looks like: [name]="issue N: why it cannot pass yet".
 declare -A not_in_full_run=(
   [stack-ops-dashboard]="issue 19: not yet run end to end since the ssh guard and log-host changes; about 20-40 min per stack, over the CI budget"
-  [stack-storefront]="issue 19: check, converge, side_effect and verify pass (A+ both hosts); idempotence not yet proven in molecule's order; over the CI budget"
-  [stack-message-platform]="issue 19: every step passed separately (A+ both hosts); never one full run; over the CI budget"
+  [stack-storefront]="issue 19: passes in full (18 min beside another scenario); over the CI budget"
+  [stack-message-platform]="issue 19: passes in full (16 min beside another scenario); over the CI budget"
   [stack-agent-platform]="issue 19: written, never run"
   [remediate]="issue 17: verify passes 5/5 step by step; never one full run; about 20 min idle (six real remediate.yml runs), over the CI budget"
 )
