@@ -50,11 +50,23 @@ if [[ "$site_rc" -eq 0 ]]; then
     ansible-playbook -i "$inventory" playbooks/restore.yml -e rampart_restore_hosts=cache \
       -e rampart_restore_kind=redis -e "rampart_restore_age_identity=$identity" || site_rc=$?
 fi
+if [[ "$site_rc" -eq 0 ]]; then
+  # The second location: the vault pulls over SSH (through the sources' AllowGroups, read-only
+  # rrsync) and keeps only copies that match their manifests; a failed pull fails the unit.
+  log "the backup vault pulls the encrypted backups of db and cache (rampart-backup-pull.service)"
+  ansible -i "$inventory" backup_vault -m ansible.builtin.systemd_service \
+    -a "name=rampart-backup-pull.service state=started" &&
+    ansible -i "$inventory" backup_vault -m ansible.builtin.shell \
+      -a "cd /var/backups/rampart-vault && find . -type f ! -name '*.manifest.json' | sort" || site_rc=$?
+fi
 # Audit even after a failed converge: the table then shows how far it got.
 log "AFTER: auditing the converged lab hosts"
 audit "$after" -e "rampart_audit_compare_to=$report_dir/fleet/$before/fleet.json"
 
-python3 - "$report_dir/fleet/$before/fleet.json" "$report_dir/fleet/$after/fleet.json" <<'PY'
+# Every host of the inventory gets a row, audited or not ("-" when a run has no result for it).
+mapfile -t inventory_hosts < <(ansible-inventory -i "$inventory" --list | python3 -c \
+  'import json, sys; print("\n".join(sorted(json.load(sys.stdin)["_meta"]["hostvars"])))')
+python3 - "$report_dir/fleet/$before/fleet.json" "$report_dir/fleet/$after/fleet.json" "${inventory_hosts[@]}" <<'PY'
 import json
 import sys
 
@@ -79,11 +91,12 @@ def failed(row):
 
 
 before, after = load(sys.argv[1]), load(sys.argv[2])
+inventory = set(sys.argv[3:])
 header = ["HOST", "GRADE BEFORE", "", "GRADE AFTER", "FAILED C/H/M/L/I BEFORE", "", "AFTER", "ERRORS AFTER"]
 rows = [
     [host, grade(before.get(host)), "->", grade(after.get(host)), failed(before.get(host)), "->",
      failed(after.get(host)), str((after.get(host) or {}).get("errors", "-"))]
-    for host in sorted(set(before) | set(after))
+    for host in sorted(set(before) | set(after) | inventory)
 ]
 widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 print()

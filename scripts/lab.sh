@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Start or remove the demo lab: one systemd container per host of inventories/lab, plus two
-# lab services that are not audited hosts themselves:
+# Start or remove the demo lab: one systemd container per host of inventories/lab (edge, db,
+# cache and the backup vault rampart-lab-vault), plus two lab services that are not audited
+# hosts themselves:
 #   rampart-lab-acme  Pebble (an RFC 8555 test CA) + pebble-challtestsrv (its DNS): the acme role
 #                     gets real certificates for demo.lab.test over HTTP-01 against the edge.
 #   rampart-lab-logs  systemd-journal-remote over mutual TLS: the baseline role ships every
@@ -11,6 +12,8 @@
 #   acme/     Pebble's config and the root it issues from (fetched after each start)
 #   backup/   the demo age identity: backups are encrypted to its public key, the private key
 #             stays here (playbooks/restore.yml decrypts on the controller)
+#   hostkeys/ each host's SSH Ed25519 host key, read at start: the vault pins the keys of the
+#             hosts it pulls from (rampart_backup_vault_sources in inventories/lab)
 # Nothing is published on a host port: the lab network is reachable from this machine only.
 #   scripts/lab.sh up | down | status | fresh
 # `fresh`: like `up`, but first removes the lab if any host was already converged by the roles
@@ -19,7 +22,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 network=rampart-lab
-hosts=(rampart-lab-edge rampart-lab-db rampart-lab-cache)
+hosts=(rampart-lab-edge rampart-lab-db rampart-lab-cache rampart-lab-vault)
 acme=rampart-lab-acme
 logs=rampart-lab-logs
 state="$RAMPART_ROOT/.cache/lab"
@@ -135,6 +138,16 @@ logs_up() {
     systemctl try-restart systemd-journal-remote.service'
 }
 
+# The SSH host keys the vault pins (a fresh container, a fresh key).
+hostkeys() {
+  local host
+  mkdir -p "$state/hostkeys"
+  for host in "${hosts[@]}"; do
+    podman exec "$host" cat /etc/ssh/ssh_host_ed25519_key.pub >"$state/hostkeys/$host.pub" ||
+      die "could not read the SSH host key of $host"
+  done
+}
+
 up() {
   podman network exists "$network" || podman network create "$network" >/dev/null
   for host in "${hosts[@]}"; do
@@ -152,6 +165,7 @@ up() {
     podman exec "$host" systemctl is-system-running --wait >/dev/null 2>&1 || true
   done
   pki
+  hostkeys
   acme_up
   logs_up
   status

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 
 import testinfra
@@ -25,6 +26,19 @@ def must_run(host: testinfra.host.Host, command: str, *args: str) -> str:
     shown = command % args if args else command
     assert result.rc == 0, f"{shown!r} failed rc={result.rc}: {result.stderr or result.stdout}"
     return result.stdout
+
+
+_TCP_PROBE = (
+    "import socket,sys\ns=socket.socket(); s.settimeout(5)\n"
+    "try:\n s.connect((sys.argv[1], int(sys.argv[2]))); print('open')\n"
+    "except ConnectionRefusedError: print('refused')\n"
+    "except OSError as e: print('timeout' if 'timed out' in str(e) else 'error '+str(e))\n"
+)
+
+
+def tcp_state(client: testinfra.host.Host, address: str, port: int) -> str:
+    """A plain TCP connect from ``client``: 'open', 'refused' (RST) or 'timeout' (dropped)."""
+    return must_run(client, f"python3 -c {shlex.quote(_TCP_PROBE)} {address} {port}").strip()
 
 
 def audit_findings(host: str, checks: list[str]) -> dict[str, dict]:

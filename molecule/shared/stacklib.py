@@ -182,3 +182,16 @@ def assert_checks_pass(ephemeral: Path, name: str, check_ids: tuple[str, ...]) -
     findings = {f["id"]: f for f in report(ephemeral, name)["findings"]}
     for check_id in check_ids:
         assert findings[check_id]["status"] == "pass", findings[check_id]
+
+
+def assert_grade(ephemeral: Path, name: str, grade: str = "A+") -> dict:
+    """The stack host's audit grade, with the scores printed and every non-passing check in the message."""
+    result = report(ephemeral, name)
+    print_scores(name, result)
+    failing = [
+        f"{f['id']} {f['status']}: {f['message']}"
+        for f in result["findings"]
+        if f["status"] in ("fail", "error", "partial")
+    ]
+    assert result["overall"]["grade"] == grade, failing
+    return result

@@ -6,31 +6,17 @@ scripts/bootstrap.sh) with a throwaway identity; they are skipped where it is mi
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
 import subprocess
-import sys
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from backup_script import NOW, name, rb
 
-SCRIPT = Path(__file__).resolve().parents[2] / "roles" / "backup" / "files" / "rampart_backup.py"
-_spec = importlib.util.spec_from_file_location("rampart_backup", SCRIPT)
-assert _spec is not None
-assert _spec.loader is not None
-rb = importlib.util.module_from_spec(_spec)
-sys.modules["rampart_backup"] = rb  # dataclasses look their module up
-_spec.loader.exec_module(rb)
-
-NOW = datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)
 needs_age = pytest.mark.skipif(shutil.which("age") is None or shutil.which("age-keygen") is None, reason="no age")
-
-
-def name(series: str, days_ago: float, ext: str = ".dump.gpg") -> str:
-    return f"{series}-{rb.stamp(NOW - timedelta(days=days_ago))}{ext}"
 
 
 # --- retention ---------------------------------------------------------------------------------

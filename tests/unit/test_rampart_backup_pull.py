@@ -3,27 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
-import sys
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[2] / "roles" / "backup" / "files" / "rampart_backup.py"
-_spec = importlib.util.spec_from_file_location("rampart_backup", SCRIPT)
-assert _spec is not None
-assert _spec.loader is not None
-rb = importlib.util.module_from_spec(_spec)
-sys.modules["rampart_backup"] = rb  # dataclasses look their module up
-_spec.loader.exec_module(rb)
-
-NOW = datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)
-
-
-def name(series: str, days_ago: float) -> str:
-    return f"{series}-{rb.stamp(NOW - timedelta(days=days_ago))}.dump.gpg"
+from backup_script import NOW, name, rb
 
 
 def plant(directory: Path, file: str, data: bytes, manifest: object | None = None) -> None:
@@ -144,3 +128,24 @@ def test_vault_config_refuses_a_bad_source_name(tmp_path: Path) -> None:
         rb.load_vault_config(str(config))
     config.write_text(json.dumps({**base, "sources": [{"name": "db1", "host": "db1"}]}))
     assert rb.load_vault_config(str(config)).sources == [rb.Source(name="db1", host="db1")]
+
+
+@pytest.mark.parametrize(
+    ("retention", "expected"),
+    [
+        ({}, {"backup": (3, 14, 30), "vault": (3, 30, 90)}),  # each side's own defaults
+        ({"retention": {"keep_count": 7}}, {"backup": (3, 7, 30), "vault": (3, 7, 90)}),
+        ({"retention": {"keep_min": 1, "keep_count": 2, "keep_days": 5}}, {"backup": (1, 2, 5), "vault": (1, 2, 5)}),
+    ],
+)
+def test_both_config_loaders_read_retention_the_same_way(tmp_path: Path, retention: dict, expected: dict) -> None:
+    backup, vault = tmp_path / "config.json", tmp_path / "vault.json"
+    backup.write_text(json.dumps({"backup_dir": "/b", "state_dir": "/s", "gpg_recipients": ["A"], **retention}))
+    vault.write_text(json.dumps({"vault_dir": "/v", "state_dir": "/s", "ssh_key": "k", "known_hosts": "h"} | retention))
+    for side, cfg in (("backup", rb.load_config(str(backup))), ("vault", rb.load_vault_config(str(vault)))):
+        assert (cfg.keep_min, cfg.keep_count, cfg.keep_days) == expected[side], side
+    backup.write_text("[1, 2]")
+    vault.write_text("[1, 2]")
+    for loader, path in ((rb.load_config, backup), (rb.load_vault_config, vault)):
+        with pytest.raises(rb.BackupError, match="expected a JSON object"):
+            loader(str(path))

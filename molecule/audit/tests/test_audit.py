@@ -76,6 +76,17 @@ def test_hardened_host_scores_high(hardened: dict, stock: dict) -> None:
             assert findings[check_id]["status"] == "pass", findings[check_id]
 
 
+def test_no_log_host_is_an_accepted_exception_not_a_pass(hardened: dict, stock: dict) -> None:
+    """The baseline role ran with no log host only because LOG-03 is accepted (prepare.yml)."""
+    log03 = by_id(hardened)["LOG-03"]
+    assert log03["status"] == "not_applicable", log03
+    assert "accepted exception (rampart_baseline_accepted_exceptions[LOG-03])" in log03["message"], log03
+    assert "no log collector in this two-host scenario" in log03["message"], log03
+    assert log03.get("waived") in (None, {}), log03  # the role's acceptance, not an audit waiver
+    # The stock host declares nothing: the same missing shipping is a failure there.
+    assert by_id(stock)["LOG-03"]["status"] == "fail", by_id(stock)["LOG-03"]
+
+
 def test_live_probes_agree_with_the_config(hardened: dict, stock: dict) -> None:
     findings = by_id(hardened)
     live = {i: f for i, f in findings.items() if "live" in f["sources"]}

@@ -450,6 +450,44 @@ def test_the_db_host_cannot_delete_or_overwrite_the_vault_copies(seeded: dict[st
         must_run(DB, "mv %s %s %s/", f"/root/{lost}", f"/root/{lost}.manifest.json", BACKUPS)
 
 
+def vault_ssh(user: str, command: str = "true") -> int:
+    """A key login from the vault to the db host with the vault's own key; the exit status."""
+    ssh = (
+        f"ssh -i {VAULT_STATE}/id_ed25519 -o BatchMode=yes -o IdentitiesOnly=yes "
+        f"-o UserKnownHostsFile={VAULT_STATE}/known_hosts -o StrictHostKeyChecking=yes"
+    )
+    return VAULT.run(f"{ssh} {user}@rampart-backup-db {command}").rc
+
+
+def sshd_refusals(user: str) -> str:
+    return DB.run(f"journalctl -u ssh.service --no-pager -q -g 'User {user} from .* not allowed'").stdout
+
+
+def test_sshd_admits_the_pull_account_only_through_allow_groups(seeded: dict[str, str]) -> None:
+    # The db host runs the ssh role: sshd's effective configuration admits ssh-users only.
+    effective = must_run(DB, "sshd -T -C user=rampart-pull,host=vault,addr=10.0.0.1")
+    assert "allowgroups ssh-users" in effective.splitlines(), effective
+    assert "ssh-users" in must_run(DB, "id -nG rampart-pull").split()
+    # An account outside the group, holding the very key the vault pulls with, is refused by sshd.
+    must_run(DB, "useradd -m -s /bin/sh outsider || true")
+    must_run(DB, "install -d -m 0700 -o outsider -g outsider ~outsider/.ssh")
+    must_run(DB, "install -m 0600 -o outsider -g outsider /var/lib/rampart-pull/.ssh/authorized_keys ~outsider/.ssh/")
+    try:
+        assert vault_ssh("outsider") != 0
+        assert "not allowed because none of user's groups are listed in AllowGroups" in sshd_refusals("outsider")
+        # Out of the group, the pull account is refused as well and the pull fails...
+        must_run(DB, "gpasswd -d rampart-pull ssh-users")
+        assert VAULT.run("systemctl start rampart-backup-pull.service").rc != 0
+        assert "AllowGroups" in sshd_refusals("rampart-pull")
+    finally:
+        must_run(DB, "usermod -aG ssh-users rampart-pull")
+        DB.run("userdel -r outsider")
+        VAULT.run("systemctl reset-failed rampart-backup-pull.service")
+    # ...and back in it, the pull comes through sshd again.
+    pull()
+    assert set(backups_on_db()) <= set(vault_listing())
+
+
 def test_the_vault_rejects_a_copy_that_does_not_match_its_manifest(seeded: dict[str, str]) -> None:
     name = "pg-bogus-20260101T000000Z.dump.gpg"
     _plant_copy(newest("pg-globals"), name, data=b"not what the manifest says")

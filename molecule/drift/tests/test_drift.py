@@ -361,7 +361,12 @@ def test_enforce_outside_a_window_records_the_refusal_and_changes_nothing() -> N
     assert (item["role"], item["tag"]) == ("firewall", "firewall_rules")
     before = firewall_state()
     run = drift_playbook("-e", windows(is_open=False))
-    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    # Drift the host was told to repair and could not: the scheduled job goes red, naming host,
+    # request and the next window -- after the refusal is recorded, collected and reported.
+    assert run.returncode != 0, run.stdout[-3000:]
+    seq = request["chain"]["seq"]
+    assert f"{NAME}: self-healing request {seq} (" in run.stderr, run.stderr[-3000:]
+    assert "not repaired, answered REFUSED: outside every maintenance window; the next window opens" in run.stderr
     answer = statements()[-1]["predicate"]
     assert answer["result"] == "REMEDIATION_REFUSED"
     assert answer["remediation"]["request"] == request["chain"]["seq"]

@@ -15,7 +15,7 @@ import shlex
 from pathlib import Path
 
 import pytest
-from labhosts import audit_findings, lab_host, must_run
+from labhosts import audit_findings, lab_host, must_run, tcp_state
 
 BROKER = lab_host("rampart-rabbitmq-broker")
 CLIENT = lab_host("rampart-rabbitmq-client")
@@ -105,14 +105,7 @@ def s_client(*options: str, port: int = 5671) -> str:
 
 def tcp_connect(port: int) -> str:
     """Plain TCP connect from the client host: 'open', 'refused' or 'timeout'."""
-    script = (
-        "import socket,sys\n"
-        "s=socket.socket(); s.settimeout(5)\n"
-        "try:\n s.connect((sys.argv[1], int(sys.argv[2]))); print('open')\n"
-        "except ConnectionRefusedError: print('refused')\n"
-        "except OSError as e: print('timeout' if 'timed out' in str(e) else 'error '+str(e))\n"
-    )
-    return must_run(CLIENT, f"python3 -c {shlex.quote(script)} {SERVER} {port}").strip()
+    return tcp_state(CLIENT, SERVER, port)
 
 
 # --- AMQP over TLS: accepted with the CA, older protocols and plaintext refused ----------

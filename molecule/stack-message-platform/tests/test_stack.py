@@ -12,18 +12,28 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import time
 import uuid
 from functools import cache
 from pathlib import Path
 
 import pytest
-from labhosts import lab_host, must_run
-from stacklib import db_password, print_scores, put_file, report
+from labhosts import lab_host, must_run, tcp_state
+from stacklib import (
+    assert_checks_pass,
+    assert_grade,
+    assert_journal_reaches_log_host,
+    assert_log_channel_verifies_log_host,
+    assert_ssh_throttled_per_source,
+    db_password,
+    print_scores,
+    put_file,
+    report,
+)
 
 DB = lab_host("rampart-stack-msg-db")
 MQ = lab_host("rampart-stack-msg-mq")
-CLIENT = lab_host("rampart-stack-msg-client")
+CLIENT_NAME = "rampart-stack-msg-client"
+CLIENT = lab_host(CLIENT_NAME)
 STACK = ("rampart-stack-msg-db", "rampart-stack-msg-mq")
 EPHEMERAL = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""))
 SCENARIO = Path(__file__).resolve().parents[1]
@@ -125,13 +135,7 @@ def psql(user: str, password: str, database: str, sslmode: str, rootcert: str = 
 
 def tcp(address: str, port: int) -> str:
     """A plain TCP connect from the client: open, refused or timeout."""
-    script = (
-        "import socket,sys\ns=socket.socket(); s.settimeout(5)\n"
-        "try:\n s.connect((sys.argv[1], int(sys.argv[2]))); print('open')\n"
-        "except ConnectionRefusedError: print('refused')\n"
-        "except OSError as e: print('timeout' if 'timed out' in str(e) else 'error '+str(e))\n"
-    )
-    return must_run(CLIENT, f"python3 -c {shlex.quote(script)} {address} {port}").strip()
+    return tcp_state(CLIENT, address, port)
 
 
 # --- PostgreSQL: TLS only, verified against the internal CA, no default users -------------
@@ -243,16 +247,21 @@ def test_no_password_was_in_any_command_line_during_the_change() -> None:
 
 
 @pytest.mark.parametrize("host", STACK)
-def test_journal_reaches_the_log_host(host: str) -> None:
-    marker = f"rampart-stack-msg-{uuid.uuid4().hex}"
-    must_run(lab_host(host), f"logger -t rampart-verify {marker}")
-    deadline = time.monotonic() + 90
-    found = ""
-    while time.monotonic() < deadline and marker not in found:
-        found = CLIENT.run("journalctl -D /var/log/journal/remote --no-pager -o cat -t rampart-verify").stdout
-        if marker not in found:
-            time.sleep(2)
-    assert marker in found, f"the log line written on {host} never reached the log host"
+def test_the_journal_reaches_the_log_host(host: str) -> None:
+    assert_journal_reaches_log_host(host, CLIENT)
+
+
+@pytest.mark.parametrize("host", STACK)
+def test_the_log_channel_verifies_the_log_host(host: str) -> None:
+    assert_log_channel_verifies_log_host(host, CLIENT_NAME)
+
+
+# --- DOS-06: SSH from the bastion is throttled per source ----------------------------------
+
+
+@pytest.mark.parametrize("host", STACK)
+def test_ssh_from_the_bastion_is_throttled_per_source(host: str) -> None:
+    assert_ssh_throttled_per_source(host)
 
 
 # --- the audit, before and after ------------------------------------------------------------
@@ -289,12 +298,5 @@ def test_no_hard_coded_credentials(host: str) -> None:
 
 @pytest.mark.parametrize("host", STACK)
 def test_audit_grade_is_a_plus(host: str) -> None:
-    result = report(EPHEMERAL, host)
-    failing = [
-        f"{f['id']} {f['status']}: {f['message']}"
-        for f in result["findings"]
-        if f["status"] in ("fail", "error", "partial")
-    ]
-    assert result["overall"]["grade"] == "A+", failing
-    findings = {f["id"]: f for f in result["findings"]}
-    assert findings["LOG-03"]["status"] == "pass", findings["LOG-03"]
+    assert_grade(EPHEMERAL, host)
+    assert_checks_pass(EPHEMERAL, host, ("LOG-03", "DOS-06"))

@@ -19,6 +19,7 @@ import pytest
 from labhosts import lab_host, must_run
 from stacklib import (
     assert_checks_pass,
+    assert_grade,
     assert_journal_reaches_log_host,
     assert_log_channel_verifies_log_host,
     assert_ssh_throttled_per_source,
@@ -26,8 +27,6 @@ from stacklib import (
     curl,
     db_password,
     pg_login,
-    print_scores,
-    report,
 )
 
 EDGE = lab_host("rampart-stack-ops-edge")
@@ -183,14 +182,7 @@ def test_backup_is_encrypted_to_the_team_key_and_was_restored() -> None:
 
 @pytest.mark.parametrize("host", ["rampart-stack-ops-edge", "rampart-stack-ops-db"])
 def test_audit_grade(host: str) -> None:
-    result = report(EPHEMERAL, host)
-    print_scores(host, result)
-    failing = [
-        f"{f['id']} {f['status']}: {f['message']}"
-        for f in result["findings"]
-        if f["status"] in ("fail", "error", "partial")
-    ]
-    assert result["overall"]["grade"] == "A+", failing
+    assert_grade(EPHEMERAL, host)
 
 
 @pytest.mark.parametrize("name", STACK_HOSTS)

@@ -16,15 +16,14 @@ import pytest
 from labhosts import lab_host, must_run
 from stacklib import (
     assert_checks_pass,
+    assert_grade,
     assert_journal_reaches_log_host,
     assert_log_channel_verifies_log_host,
     assert_ssh_throttled_per_source,
     curl,
     db_password,
     pg_login,
-    print_scores,
     put_file,
-    report,
 )
 
 EDGE = lab_host("rampart-stack-sf-edge")
@@ -179,14 +178,7 @@ def test_postgresql_serves_the_app_network_over_tls_only() -> None:
 
 @pytest.mark.parametrize("host", ["rampart-stack-sf-edge", "rampart-stack-sf-data"])
 def test_readiness_score(host: str) -> None:
-    result = report(EPHEMERAL, host)
-    print_scores(host, result)
-    failing = [
-        f"{f['id']} {f['status']}: {f['message']}"
-        for f in result["findings"]
-        if f["status"] in {"fail", "error", "partial"}
-    ]
-    assert result["overall"]["grade"] == "A+", failing
+    assert_grade(EPHEMERAL, host)
 
 
 @pytest.mark.parametrize("name", STACK_HOSTS)

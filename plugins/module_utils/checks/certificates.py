@@ -121,14 +121,32 @@ def crt_served_matches_disk(facts: Facts) -> Result:
     return _with_certs(facts, _reload_path, "nginx references renewable certificate paths (served copy compared live)")
 
 
+def declared_ca_files(facts: Facts) -> list[str]:
+    """CA files the roles' intents declare for their TLS (``tls.ca_file``: the internal CA, or the
+    operator's CA for provided certificates). A private CA is trusted because it is declared."""
+
+    def load() -> list[str]:
+        found = []
+        for path in facts.glob(f"{facts.intent_dir}/*.json"):
+            tls = (facts.json_file(path, "intent file ") or {}).get("tls")
+            ca_file = tls.get("ca_file") if isinstance(tls, dict) else None
+            if isinstance(ca_file, str) and ca_file.startswith("/"):
+                found.append(ca_file)
+        return sorted(set(found))
+
+    return facts.cached("declared-ca-files", load)
+
+
 def _trusted_issuers(facts: Facts, issuer: str) -> list[CertInfo]:
-    """Trusted CA certificates (system bundle, plus the ACME CA bundle from intent) named ``issuer``."""
+    """Trusted CA certificates named ``issuer``: the system bundle, the ACME CA bundle from intent, and
+    the private CAs the intents declare (:func:`declared_ca_files`)."""
 
     def load() -> list[CertInfo]:
         bundles = [SYSTEM_BUNDLE]
         ca_bundle = intent(facts, "acme").get("server_ca_bundle")
         if ca_bundle:
             bundles.append(str(ca_bundle))
+        bundles += declared_ca_files(facts)
         return [cert for path in bundles for cert in find_subjects(facts.read_text(path) or "", issuer)]
 
     return facts.cached(f"trusted-issuers:{issuer}", load)
@@ -165,9 +183,10 @@ def _chain_and_names(facts: Facts, cert: ServedCert) -> tuple[list[str], list[st
 )
 def crt_chain(facts: Facts) -> Result:
     """Inspects: Chain order and signatures in each certificate file, anchor in the system CA bundle (or the ACME
-    CA bundle from intent), SANs vs server_name.
+    CA bundle from intent, or a private CA an intent declares as ``tls.ca_file``), SANs vs server_name.
 
-    pass: chain verifies to a trusted root and SANs cover every name; fail otherwise.
+    pass: chain verifies to a trusted or declared root and SANs cover every name; fail otherwise (a chain to an
+    undeclared private CA fails).
     """
     return _with_certs(facts, _chain_and_names, "chains verify and SANs cover all names")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.rampart.hardening.plugins.module_utils.checks.common import judge
+from ansible_collections.rampart.hardening.plugins.module_utils.exposure import accept_declared
 from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts
 from ansible_collections.rampart.hardening.plugins.module_utils.model import Result, not_applicable
 from ansible_collections.rampart.hardening.plugins.module_utils.probes import intent
@@ -138,7 +139,9 @@ def log_shipping(facts: Facts) -> Result:
     filebeat, alloy); the baseline intent's declared log host.
 
     pass: journal-upload over verified https, rsyslog forwarding over TLS, or an agent active; partial: shipped
-    without TLS, without verifying the log host, or to a URL not in the config files; fail: nothing ships.
+    without TLS, without verifying the log host, or to a URL not in the config files; fail: nothing ships;
+    not_applicable (accepted exception, never a pass): nothing ships, no log host is declared and the baseline
+    intent accepts LOG-03 with a reason.
     """
     if active(facts, "systemd-journal-upload.service"):
         minor, seen = _upload_findings(facts)
@@ -155,9 +158,13 @@ def log_shipping(facts: Facts) -> Result:
             tls = RSYSLOG_TLS_DRIVER.search(joined) and RSYSLOG_TLS_MODE.search(joined)
             minor = [] if tls else ["rsyslog forwards logs in clear text (no gtls/ossl stream driver in mode 1)"]
             return judge("rsyslog forwards logs over TLS", [], minor, forwarding)
-    declared = str(intent(facts, "baseline").get("log_host") or "")
+    baseline = intent(facts, "baseline")
+    declared = str(baseline.get("log_host") or "")
     problem = f"the declared log host {declared} receives nothing" if declared else "no log shipping configured"
-    return judge("", [f"{problem}: no active journal-upload, agent or rsyslog forwarding rule"])
+    result = judge("", [f"{problem}: no active journal-upload, agent or rsyslog forwarding rule"])
+    # Only "no log host at all" can be accepted (rampart_baseline_accepted_exceptions); a declared
+    # log host that receives nothing is broken shipping, and stays a failure.
+    return result if declared else accept_declared(baseline, "LOG-03", result)
 
 
 def _upload_findings(facts: Facts) -> tuple[list[str], list[str]]:

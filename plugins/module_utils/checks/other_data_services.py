@@ -443,10 +443,14 @@ def odb_clickhouse_users(facts: Facts) -> Result:
     return accept_declared(intent, "ODB-05", result)  # rampart_clickhouse_accepted_exceptions
 
 
+# The server itself: its unit or its binary. Not /etc/mysql, which mysql-common ships with every
+# MariaDB/MySQL client library (ClickHouse's packages pull in libmariadb3, for one).
+MYSQL_SERVER_BINARIES = ("/usr/sbin/mariadbd", "/usr/sbin/mysqld")
+
+
 def _mysql_present(facts: Facts) -> bool:
-    return (
-        any(unit(facts, u) is not None for u in ("mariadb.service", "mysql.service"))
-        or facts.stat("/etc/mysql") is not None
+    return any(unit(facts, u) is not None for u in ("mariadb.service", "mysql.service")) or any(
+        facts.stat(path) is not None for path in MYSQL_SERVER_BINARIES
     )
 
 

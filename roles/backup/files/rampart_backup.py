@@ -65,12 +65,27 @@ class Config:
     prerestore_keep_hours: int = 72
 
 
-def load_config(path: str) -> Config:
+def read_config_object(path: str) -> dict[str, Any]:
+    """The JSON object of a configuration file (the backup's or the vault's)."""
     with open(path, encoding="utf-8") as handle:
         data = json.load(handle)
     if not isinstance(data, dict):
         raise BackupError(f"{path}: expected a JSON object")
+    return data
+
+
+def retention_of(data: dict[str, Any], keep_min: int, keep_count: int, keep_days: int) -> dict[str, int]:
+    """keep_min/keep_count/keep_days from the ``retention`` object, with these defaults."""
     retention = data.get("retention") or {}
+    return {
+        "keep_min": int(retention.get("keep_min", keep_min)),
+        "keep_count": int(retention.get("keep_count", keep_count)),
+        "keep_days": int(retention.get("keep_days", keep_days)),
+    }
+
+
+def load_config(path: str) -> Config:
+    data = read_config_object(path)
     cfg = Config(
         backup_dir=str(data["backup_dir"]),
         state_dir=str(data["state_dir"]),
@@ -80,9 +95,7 @@ def load_config(path: str) -> Config:
         age_recipients=[str(r) for r in data.get("age_recipients") or []],
         postgresql=dict(data.get("postgresql") or {}),
         redis=dict(data.get("redis") or {}),
-        keep_min=int(retention.get("keep_min", 3)),
-        keep_count=int(retention.get("keep_count", 14)),
-        keep_days=int(retention.get("keep_days", 30)),
+        **retention_of(data, keep_min=3, keep_count=14, keep_days=30),
         prerestore_keep_hours=int(data.get("prerestore_keep_hours", 72)),
     )
     if cfg.encryption not in ("gpg", "age"):
@@ -664,11 +677,7 @@ class VaultConfig:
 
 
 def load_vault_config(path: str) -> VaultConfig:
-    with open(path, encoding="utf-8") as handle:
-        data = json.load(handle)
-    if not isinstance(data, dict):
-        raise BackupError(f"{path}: expected a JSON object")
-    retention = data.get("retention") or {}
+    data = read_config_object(path)
     sources = []
     for item in data.get("sources") or []:
         source = Source(
@@ -686,9 +695,7 @@ def load_vault_config(path: str) -> VaultConfig:
         ssh_key=str(data["ssh_key"]),
         known_hosts=str(data["known_hosts"]),
         sources=sources,
-        keep_min=int(retention.get("keep_min", 3)),
-        keep_count=int(retention.get("keep_count", 30)),
-        keep_days=int(retention.get("keep_days", 90)),
+        **retention_of(data, keep_min=3, keep_count=30, keep_days=90),
     )
 
 

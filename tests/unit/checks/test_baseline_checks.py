@@ -198,6 +198,53 @@ def test_declared_log_host_that_receives_nothing_is_named(make_facts):
     assert "logs.example.test:19532" in result.message
 
 
+ACCEPT_LOG03 = {
+    "log_host": "",
+    "accepted_exceptions": {"LOG-03": {"reason": "no central log host yet"}},
+    "accepted_exceptions_variable": "rampart_baseline_accepted_exceptions",
+}
+
+
+def nothing_ships(make_facts, baseline_intent):
+    commands = lab_commands(systemctl=systemctl_show(inactive=[UPLOAD]))
+    return make_facts(commands=commands, intent={"baseline": baseline_intent})
+
+
+def test_no_log_host_accepted_by_the_intent_is_an_accepted_exception(make_facts):
+    facts = nothing_ships(make_facts, ACCEPT_LOG03)
+    result = run("LOG-03", facts)
+    assert_status(result, Status.NOT_APPLICABLE)  # never a pass
+    assert "rampart_baseline_accepted_exceptions[LOG-03]" in result.message
+    assert "no central log host yet" in result.message
+    assert any(e.startswith("accepted (would fail): fail:") for e in result.evidence)
+
+
+@pytest.mark.parametrize(
+    "declared",
+    [
+        # A declared log host that receives nothing is broken shipping: the acceptance does not cover it.
+        {**ACCEPT_LOG03, "log_host": "logs.example.test:19532"},
+        # An acceptance of another check, or one without a reason, accepts nothing.
+        {**ACCEPT_LOG03, "accepted_exceptions": {"LOG-02": {"reason": "x"}}},
+        {**ACCEPT_LOG03, "accepted_exceptions": {"LOG-03": {"reason": " "}}},
+        {**ACCEPT_LOG03, "accepted_exceptions": {"LOG-03": "no reason mapping"}},
+    ],
+)
+def test_log03_acceptance_covers_only_no_log_host_with_a_reason(make_facts, declared):
+    facts = nothing_ships(make_facts, declared)
+    assert_status(run("LOG-03", facts), Status.FAIL)
+
+
+def test_log03_acceptance_leaves_real_shipping_judged(make_facts):
+    # Shipping in clear text stays partial even when the intent accepts "no log host".
+    facts = make_facts(
+        commands=lab_commands(systemctl=systemctl_show(active=["rsyslog.service"])),
+        files={"/etc/rsyslog.d/90-remote.conf": "*.* @logs.example.test:514\n"},
+        intent={"baseline": ACCEPT_LOG03},
+    )
+    assert_status(run("LOG-03", facts), Status.PARTIAL)
+
+
 def test_malformed_baseline_intent_is_an_error(make_facts):
     facts = make_facts(commands=lab_commands(systemctl=systemctl_show()), intent={"baseline": "{not json"})
     assert_status(run("LOG-03", facts), Status.ERROR)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -93,6 +94,45 @@ def test_self_signed_and_missing_name_fail_chain_check(make_facts):
     text = " ".join(result.evidence)
     assert "not a trusted root" in text
     assert "www.example.test not in SAN" in text
+
+
+PRIVATE_CA = "/etc/postgresql/tls/ca.crt"
+
+
+def private_ca_facts(make_facts, ca_file_content, intent):
+    """nginx serves pki()'s leaf; its CA is NOT in the system bundle, only (maybe) at PRIVATE_CA."""
+    other_ca, _unused, _unused = make_cert(names=(), days_left=3000, lifetime=3650)
+    tree = {CERT: pki()["leaf"], KEY: (pki()["key"], 0o600), BUNDLE: other_ca, PRIVATE_CA: ca_file_content}
+    tree.update({f"/etc/rampart/intent/{role}.json": json.dumps(data) for role, data in intent.items()})
+    return nginx_facts(make_facts, files=tree)
+
+
+def test_chain_to_the_declared_internal_ca_passes(make_facts):
+    # The postgresql role declares the internal CA it installed (tls.ca_file); nginx serves a leaf it issued.
+    intent = {"postgresql": {"tls": {"source": "internal_ca", "ca_file": PRIVATE_CA}}}
+    result = run("CRT-03", private_ca_facts(make_facts, pki()["ca"], intent))
+    assert_status(result, Status.PASS)
+
+
+@pytest.mark.parametrize(
+    ("ca_content", "intent"),
+    [
+        (None, {}),  # the private CA is on disk but no intent declares it: an unknown CA
+        (None, {"postgresql": {"tls": {"ca_file": "/etc/ssl/other/ca.crt"}}}),  # another path is declared
+        ("other", {"postgresql": {"tls": {"ca_file": PRIVATE_CA}}}),  # the declared file holds another CA
+        (None, {"postgresql": {"tls": {"ca_file": "etc/postgresql/tls/ca.crt"}}}),  # relative: not a declaration
+    ],
+)
+def test_chain_to_an_undeclared_private_ca_fails(make_facts, ca_content, intent):
+    content = make_cert(names=(), days_left=3000, lifetime=3650)[0] if ca_content == "other" else pki()["ca"]
+    result = run("CRT-03", private_ca_facts(make_facts, content, intent))
+    assert_status(result, Status.FAIL)
+    assert "not a trusted root" in " ".join(result.evidence)
+
+
+def test_malformed_intent_makes_the_chain_check_an_error(make_facts):
+    tree = {CERT: pki()["leaf"], KEY: (pki()["key"], 0o600), "/etc/rampart/intent/postgresql.json": "{not json"}
+    assert_status(run("CRT-03", nginx_facts(make_facts, files=tree)), Status.ERROR)
 
 
 @pytest.mark.parametrize(

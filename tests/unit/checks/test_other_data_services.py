@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from check_helpers import GARBAGE, assert_status, fixture, lab_commands, run, systemctl_show
 
+from ansible_collections.rampart.hardening.plugins.module_utils.checks.other_data_services import MYSQL_SQL
 from ansible_collections.rampart.hardening.plugins.module_utils.model import Status
 
 COOKIE = "/var/lib/rabbitmq/.erlang.cookie"
@@ -27,6 +28,19 @@ LOCAL_USERS = (
 @pytest.mark.parametrize("check_id", ["ODB-01", "ODB-02", "ODB-03"])
 def test_absent_services_are_not_applicable(make_facts, check_id):
     assert_status(run(check_id, make_facts(commands=lab_commands())), Status.NOT_APPLICABLE)
+
+
+def test_a_mysql_client_library_alone_is_not_a_server(make_facts):
+    # issue 13: ClickHouse pulls in libmariadb3, whose mysql-common ships /etc/mysql; no server runs.
+    files = {"/etc/mysql/my.cnf.fallback": "[client-server]\n", "/etc/mysql/mariadb.cnf": "[client-server]\n"}
+    assert_status(run("ODB-03", make_facts(commands=lab_commands(), files=files)), Status.NOT_APPLICABLE)
+
+
+def test_a_mysql_server_binary_without_a_unit_is_still_judged(make_facts):
+    commands = lab_commands()
+    commands[(*MYSQL, MYSQL_SQL)] = "1\t0\t0\t0\n"
+    result = run("ODB-03", make_facts(commands=commands, files={"/usr/sbin/mariadbd": "ELF"}))
+    assert_status(result, Status.FAIL)
 
 
 def rabbit_facts(make_facts, conf="loopback_users.guest = true\n", cookie_mode=0o400, ss=None):

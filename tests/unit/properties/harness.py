@@ -310,3 +310,51 @@ def named_variable(message: str, variables: Mapping[str, Any]) -> tuple[str, Any
         f"{path}: the value {value!r} is not quoted in {message!r}"
     )
     return path, value
+
+
+def validated(role: RoleRun) -> bool:
+    """Run the role's own validation on its input, as every agreement property starts.
+
+    Refused: each message must name one variable and its value (:func:`named_variable`), counted
+    as "<role> refused", and False (nothing to audit). Accepted: counted as "<role>
+    accepted+audited", and True (the caller renders and audits it).
+    """
+    refusals = role.validate()
+    if refusals:
+        TRIED[f"{role.role} refused"] += 1
+        for message in refusals:
+            named_variable(message, role.variables)
+        return False
+    TRIED[f"{role.role} accepted+audited"] += 1
+    return True
+
+
+def intent_of(role: RoleRun, variable: str, tasks_file: str = "intent.yml") -> dict[str, Any]:
+    """The intent document the role writes: ``variable`` of the task (in ``tasks_file``) that
+    declares it, rendered with that task's vars as Ansible renders it, as the JSON it writes."""
+    task = next(t for t in role.load_tasks(tasks_file) if variable in (t.get("vars") or {}))
+    return json.loads(json.dumps(role.templar(task["vars"]).template(task["vars"][variable])))
+
+
+def run_checks(facts: Any, check_ids: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """Each check of ``check_ids`` run through the fixture runner on ``facts``, by id."""
+    from ansible_collections.rampart.hardening.plugins.module_utils.engine import (  # noqa: PLC0415
+        load_builtin_checks,
+        run_check,
+    )
+    from ansible_collections.rampart.hardening.plugins.module_utils.registry import get_check  # noqa: PLC0415
+
+    load_builtin_checks()
+    return {check_id: run_check(get_check(check_id), facts) for check_id in check_ids}
+
+
+def assert_agrees(results: Mapping[str, Any], accepted: Any = (), reason: str | None = None) -> None:
+    """No check of ``results`` fails or is partial. A check the input accepts (id in ``accepted``)
+    may instead report the accepted exception (naming ``reason`` when given), never silently pass."""
+    from ansible_collections.rampart.hardening.plugins.module_utils.model import Status  # noqa: PLC0415
+
+    for check_id, result in results.items():
+        if check_id in accepted and result.status is Status.NOT_APPLICABLE and "accepted exception" in result.message:
+            assert reason is None or reason in result.message, (check_id, result.message)
+            continue
+        assert result.status in (Status.PASS, Status.NOT_APPLICABLE), (check_id, result.message, result.evidence)

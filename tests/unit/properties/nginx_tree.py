@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import functools
-import json
 from typing import Any
 
-from harness import RoleRun
+from harness import RoleRun, intent_of, run_checks
 
-from ansible_collections.rampart.hardening.plugins.module_utils.engine import load_builtin_checks, run_check
 from ansible_collections.rampart.hardening.plugins.module_utils.model import Result
-from ansible_collections.rampart.hardening.plugins.module_utils.registry import get_check
 
 MIME_TYPES = "types {\n    text/html html;\n    application/json json;\n}\n"
 
@@ -52,9 +49,7 @@ def nginx_dump(files: dict[str, str]) -> str:
 
 
 def intent_document(role: RoleRun) -> dict[str, Any]:
-    tasks = role.load_tasks("intent.yml")
-    task = next(t for t in tasks if "_rampart_nginx_intent" in (t.get("vars") or {}))
-    return json.loads(json.dumps(role.templar(task["vars"]).template(task["vars"]["_rampart_nginx_intent"])))
+    return intent_of(role, "_rampart_nginx_intent")
 
 
 def audit(make_facts, role: RoleRun, check_ids: tuple[str, ...]) -> dict[str, Result]:
@@ -68,5 +63,4 @@ def audit(make_facts, role: RoleRun, check_ids: tuple[str, ...]) -> dict[str, Re
     facts = make_facts(
         commands=lab_commands(nginx=nginx_dump(files)), files=tree, intent={"nginx": intent_document(role)}
     )
-    load_builtin_checks()
-    return {check_id: run_check(get_check(check_id), facts) for check_id in check_ids}
+    return run_checks(facts, check_ids)

@@ -6,27 +6,26 @@ must-refuse values. The role's ``validate.yml`` decides. For every accepted inpu
 certificate is made as certbot makes it from the role's own intent document (the key type,
 curve and RSA size the role passes to certbot; 90-day lifetime; SHA-256), nginx serves it,
 certbot's renewal conf carries the role's ``renew_before_expiry`` and the rendered deploy hook
-sits in ``renewal-hooks/deploy``. CRT-01 (expiry), CRT-04 (strength) and CRT-06 (deploy hook)
-run on the day it is issued and on the last day before certbot renews it: none may fail or
-be partial (the role has no acknowledgement for certificates). Every refused input must
-name one variable and its value.
+sits in ``renewal-hooks/deploy``, and certbot.timer is in the state the role's own
+``systemd_service`` task (renewal.yml) leaves it, with certbot.service not yet run. CRT-01
+(expiry), CRT-04 (strength), CRT-05 (renewal scheduled) and CRT-06 (deploy hook) run on the
+day it is issued and on the last day before certbot renews it: none may fail or be partial
+(the role has no acknowledgement for certificates). Every refused input must name one
+variable and its value.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from harness import TRIED, RoleRun, bounded, named_variable
+from harness import RoleRun, bounded, intent_of, named_variable, run_checks, validated
 from hypothesis import example, given
 from hypothesis import strategies as st
 from pki import issue
 
-from ansible_collections.rampart.hardening.plugins.module_utils.engine import load_builtin_checks, run_check
 from ansible_collections.rampart.hardening.plugins.module_utils.model import Status
-from ansible_collections.rampart.hardening.plugins.module_utils.registry import get_check
 
-CHECKS = ("CRT-01", "CRT-04", "CRT-06")
+CHECKS = ("CRT-01", "CRT-04", "CRT-05", "CRT-06")
 LIFETIME = 90  # Let's Encrypt (and pebble) certificates
 CERT, KEY = "/etc/ssl/rampart/app.crt", "/etc/ssl/rampart/app.key"
 LE = "/etc/letsencrypt"
@@ -90,8 +89,7 @@ def acme_input(draw: st.DrawFn) -> dict[str, Any]:
 
 def intent_document(role: RoleRun) -> dict[str, Any]:
     """The intent the role writes: the very expressions of its intent.yml task."""
-    task = next(t for t in role.load_tasks("intent.yml") if "intent" in (t.get("vars") or {}))
-    return json.loads(json.dumps(role.templar(task["vars"]).template(task["vars"]["intent"])))
+    return intent_of(role, "intent")
 
 
 def key_spec(entry: dict[str, Any]) -> str:
@@ -113,17 +111,30 @@ def audit(make_facts, role: RoleRun, entry: dict[str, Any], days_left: float) ->
         f"{LE}/renewal/{name}.conf": renewal,
         role.variables["_rampart_acme_deploy_hook"]: (role.render("deploy-hook-reload-nginx.sh.j2"), 0o755),
     }
-    facts = nginx_with_intent(make_facts, tree, intent)
-    load_builtin_checks()
-    return {check_id: run_check(get_check(check_id), facts) for check_id in CHECKS}
+    facts = nginx_with_intent(make_facts, tree, intent, renewal_units(role))
+    return run_checks(facts, CHECKS)
 
 
-def nginx_with_intent(make_facts, tree: dict[str, Any], intent: dict[str, Any]) -> Any:
-    """The hardened lab nginx (serving CERT/KEY) with the acme intent."""
+def renewal_units(role: RoleRun) -> str:
+    """``systemctl show`` of the lab after the role: certbot.timer as its renewal.yml task leaves it
+    (started: active; anything else: loaded but inactive), certbot.service loaded and not yet run."""
+    from check_helpers import HARDENED_UNITS, systemctl_show  # noqa: PLC0415
+
+    module = "ansible.builtin.systemd_service"
+    task = next(t for t in role.load_tasks("renewal.yml") if (t.get(module) or {}).get("name") == "certbot.timer")
+    state = role.templar().template(task[module].get("state", ""))
+    timer = ["certbot.timer"] if state in ("started", "restarted", "reloaded") else []
+    inactive = ["certbot.service"] + ([] if timer else ["certbot.timer"])
+    return systemctl_show(active=[*HARDENED_UNITS, *timer], inactive=inactive)
+
+
+def nginx_with_intent(make_facts, tree: dict[str, Any], intent: dict[str, Any], systemctl: str | None = None) -> Any:
+    """The hardened lab nginx (serving CERT/KEY) with the acme intent (and ``systemctl show`` when given)."""
     from check_helpers import LAB_PASSWD, NGINX_FILES, lab_commands  # noqa: PLC0415
 
     files = {**dict.fromkeys(NGINX_FILES, "# nginx config\n"), "/etc/passwd": LAB_PASSWD, **tree}
-    return make_facts(commands=lab_commands(), files=files, intent={"acme": intent})
+    commands = lab_commands(systemctl=systemctl) if systemctl else lab_commands()
+    return make_facts(commands=commands, files=files, intent={"acme": intent})
 
 
 @bounded(60)
@@ -139,13 +150,8 @@ def nginx_with_intent(make_facts, tree: dict[str, Any], intent: dict[str, Any]) 
 )  # fmt: skip
 def test_role_and_audit_agree(make_facts, user) -> None:
     role = RoleRun("acme", user)
-    refusals = role.validate()
-    if refusals:
-        TRIED["acme refused"] += 1
-        for message in refusals:
-            named_variable(message, role.variables)
+    if not validated(role):
         return
-    TRIED["acme accepted+audited"] += 1
     window = int(user["rampart_acme_renew_before_expiry_days"])
     for entry in intent_document(role)["certificates"]:
         # Issued today; and the last moment certbot keeps it (the renewal window, plus a

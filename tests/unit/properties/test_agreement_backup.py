@@ -11,11 +11,10 @@ its value.
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
-from harness import TRIED, RoleRun, bounded, named_variable
+from harness import RoleRun, bounded, intent_of, named_variable, validated
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -53,8 +52,7 @@ def backup_input(draw: st.DrawFn) -> dict[str, Any]:
 
 def intent_document(role: RoleRun) -> dict[str, Any]:
     """The intent the role writes: the very expression of its intent.yml task."""
-    task = next(t for t in role.load_tasks("intent.yml") if "__rampart_backup_intent" in (t.get("vars") or {}))
-    return json.loads(json.dumps(role.templar(task["vars"]).template(task["vars"]["__rampart_backup_intent"])))
+    return intent_of(role, "__rampart_backup_intent")
 
 
 def audit(make_facts, role: RoleRun) -> Any:
@@ -83,13 +81,8 @@ def audit(make_facts, role: RoleRun) -> Any:
 )
 def test_role_and_audit_agree(make_facts, user) -> None:
     role = RoleRun("backup", user)
-    refusals = role.validate()
-    if refusals:
-        TRIED["backup refused"] += 1
-        for message in refusals:
-            named_variable(message, role.variables)
+    if not validated(role):
         return
-    TRIED["backup accepted+audited"] += 1
     result = audit(make_facts, role)
     assert result.status is Status.PASS, (result.message, result.evidence)
 

@@ -4,27 +4,29 @@ The role's ``validate.yml`` decides; for every accepted input ``sysctl.conf.j2``
 the network and the kernel file exactly as ``sysctl.yml`` renders them, applied over the lab
 container's ``sysctl -a`` (later files win, as ``sysctl --system`` applies them), and NET-07 and
 SYS-02 run through the fixture runner with the role's own intent: neither may fail or be partial.
+LOG-03 is judged on the same intent: with no log host the role refuses unless
+``rampart_baseline_accepted_exceptions`` accepts LOG-03 with a reason, and then the audit must
+report that accepted exception (never a pass, never a failure).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from typing import Any
 
 import pytest
-from harness import PROPERTY_SETTINGS, TRIED, RoleRun, named_variable
+from harness import PROPERTY_SETTINGS, RoleRun, intent_of, named_variable, run_checks, validated
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.rampart.hardening.plugins.module_utils.checks.network import NETWORK_SYSCTLS
 from ansible_collections.rampart.hardening.plugins.module_utils.checks.ssh_system import KERNEL_SYSCTLS
-from ansible_collections.rampart.hardening.plugins.module_utils.engine import load_builtin_checks, run_check
 from ansible_collections.rampart.hardening.plugins.module_utils.model import Status
-from ansible_collections.rampart.hardening.plugins.module_utils.registry import get_check
 
-CHECKS = ("NET-07", "SYS-02")
+CHECKS = ("NET-07", "SYS-02", "LOG-03")
+ACCEPTED = {"LOG-03"}  # judged as accepted exceptions when the input accepts them
+ACCEPT = {"reason": "no central log host yet"}
 # The validation walks ~20 audited sysctls per input: fewer examples in ``make unit``, all in ``make fuzz``.
 BASELINE_SETTINGS = (
     PROPERTY_SETTINGS
@@ -48,6 +50,11 @@ def overrides(defaults: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
 def baseline_input(draw: st.DrawFn) -> dict[str, Any]:
     defaults = RoleRun("baseline").variables
     user: dict[str, Any] = {"rampart_baseline_forwarding": draw(st.sampled_from(["auto", True, False]))}
+    # No log host (the default): accepted with a reason, or not (refused), or with a malformed acceptance.
+    acceptance = draw(st.sampled_from([ACCEPT] * 5 + [None, {"reason": " "}, {}, "no mapping"]))
+    if acceptance is not None:
+        key = draw(st.sampled_from(["LOG-03"] * 4 + ["LOG-02"]))
+        user["rampart_baseline_accepted_exceptions"] = {key: acceptance}
     if draw(st.booleans()):
         user["rampart_baseline_sysctl_network"] = draw(overrides(defaults["rampart_baseline_sysctl_network"]))
     if draw(st.booleans()):
@@ -72,30 +79,28 @@ def applied(role: RoleRun) -> str:
 def audit(make_facts, role: RoleRun) -> dict[str, Any]:
     from check_helpers import lab_commands  # noqa: PLC0415
 
-    task = next(t for t in role.load_tasks("intent.yml") if "_intent" in (t.get("vars") or {}))
-    intent = json.loads(json.dumps(role.templar(task["vars"]).template(task["vars"]["_intent"])))
+    intent = intent_of(role, "_intent")
     facts = make_facts(commands=lab_commands(sysctl=applied(role)), intent={"baseline": intent})
-    load_builtin_checks()
-    return {check_id: run_check(get_check(check_id), facts) for check_id in CHECKS}
+    return run_checks(facts, CHECKS)
 
 
 def agree(make_facts, user: dict[str, Any]) -> None:
     routes = str(user.get("rampart_baseline_forwarding")).lower() == "true"
     role = RoleRun("baseline", {**user, "_rampart_baseline_routes": routes, "_rampart_baseline_container": False})
-    refusals = role.validate()
-    if refusals:
-        TRIED["baseline refused"] += 1
-        for message in refusals:
-            named_variable(message, role.variables)
+    if not validated(role):
         return
-    TRIED["baseline accepted+audited"] += 1
     for check_id, result in audit(make_facts, role).items():
-        assert result.status is Status.PASS, (check_id, result.message, result.evidence)
+        if check_id in ACCEPTED and check_id in role.variables["rampart_baseline_accepted_exceptions"]:
+            assert result.status is Status.NOT_APPLICABLE, (check_id, result.message, result.evidence)
+            assert result.message.startswith("accepted exception (rampart_baseline_accepted_exceptions["), result
+        else:
+            assert result.status is Status.PASS, (check_id, result.message, result.evidence)
 
 
 @BASELINE_SETTINGS
 @given(user=baseline_input())
-@example(user={"rampart_baseline_forwarding": True})
+@example(user={"rampart_baseline_forwarding": True, "rampart_baseline_accepted_exceptions": {"LOG-03": ACCEPT}})
+@example(user={"rampart_baseline_forwarding": "auto"})  # the default: refused (LOG-03)
 def test_role_and_audit_agree(make_facts, user) -> None:
     agree(make_facts, user)
 

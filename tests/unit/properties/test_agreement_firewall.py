@@ -9,7 +9,6 @@ must pass, and NET-04 must pass or be an accepted exception that names what was 
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import PROPERTY_SETTINGS, TRIED, RoleRun, named_variable
+from harness import PROPERTY_SETTINGS, RoleRun, intent_of, named_variable, run_checks, validated
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -95,8 +94,7 @@ def loaded_ruleset(text: str) -> str:
 
 
 def intent_document(role: RoleRun) -> dict[str, Any]:
-    task = next(t for t in role.load_tasks("intent.yml") if "_intent" in (t.get("vars") or {}))
-    return json.loads(json.dumps(role.templar(task["vars"]).template(task["vars"]["_intent"])))
+    return intent_of(role, "_intent")
 
 
 def audit(make_facts, role: RoleRun) -> dict[str, Any]:
@@ -104,19 +102,13 @@ def audit(make_facts, role: RoleRun) -> dict[str, Any]:
 
     nft = loaded_ruleset(role.render("rampart.nft.j2"))
     facts = make_facts(commands=lab_commands(nft=nft), intent={"firewall": intent_document(role)})
-    load_builtin_checks()
-    return {check_id: run_check(get_check(check_id), facts) for check_id in CHECKS}
+    return run_checks(facts, CHECKS)
 
 
 def agree(make_facts, user: dict[str, Any]) -> dict[str, Any] | None:
     role = RoleRun("firewall", {**user, "_rampart_firewall_mgmt": MGMT, "_rampart_firewall_docker": False})
-    refusals = role.validate()
-    if refusals:
-        TRIED["firewall refused"] += 1
-        for message in refusals:
-            named_variable(message, role.variables)
+    if not validated(role):
         return None
-    TRIED["firewall accepted+audited"] += 1
     results = audit(make_facts, role)
     for check_id, result in results.items():
         if check_id == "NET-04" and result.status is Status.NOT_APPLICABLE:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from harness import PROPERTY_SETTINGS, TRIED, RoleRun, named_variable
+from harness import PROPERTY_SETTINGS, RoleRun, assert_agrees, named_variable, validated
 from hypothesis import example, given
 from hypothesis import strategies as st
 from nginx_tree import audit
@@ -84,20 +84,11 @@ def nginx_input(draw: st.DrawFn) -> dict[str, Any]:
 
 def agree(make_facts, user: dict[str, Any]) -> None:
     role = RoleRun("nginx", user)
-    refusals = role.validate()
-    if refusals:
-        TRIED["nginx refused"] += 1
-        for message in refusals:
-            named_variable(message, role.variables)
+    if not validated(role):
         return
-    TRIED["nginx accepted+audited"] += 1
     exceptions = user["rampart_nginx_accepted_exceptions"]
     accepted = {e["check"] for e in exceptions} if isinstance(exceptions, list) else set(exceptions)
-    for check_id, result in audit(make_facts, role, CHECKS).items():
-        if check_id in accepted and result.status is Status.NOT_APPLICABLE and "accepted exception" in result.message:
-            assert REASON["reason"] in result.message
-            continue
-        assert result.status in (Status.PASS, Status.NOT_APPLICABLE), (check_id, result.message, result.evidence)
+    assert_agrees(audit(make_facts, role, CHECKS), accepted=accepted, reason=REASON["reason"])
 
 
 @PROPERTY_SETTINGS

@@ -19,15 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import PROPERTY_SETTINGS, TRIED, RoleRun, named_variable
+from harness import PROPERTY_SETTINGS, RoleRun, intent_of, named_variable, run_checks, validated
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from ansible_collections.rampart.hardening.plugins.module_utils.engine import load_builtin_checks, run_check
 from ansible_collections.rampart.hardening.plugins.module_utils.exposure import world_open
 from ansible_collections.rampart.hardening.plugins.module_utils.model import Status
 from ansible_collections.rampart.hardening.plugins.module_utils.parsers.pg_hba import parse_hba
-from ansible_collections.rampart.hardening.plugins.module_utils.registry import get_check
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "postgresql"
 CHECKS = ("PG-01", "PG-02", "PG-03", "PG-04", "PG-05", "PG-08")
@@ -102,9 +100,7 @@ def user_input(hba: list[dict], addresses: list[str], accepted: dict) -> dict[st
 
 def intent_document(role: RoleRun) -> dict[str, Any]:
     """The intent the role writes: the very expression of its intent.yml task."""
-    tasks = role.load_tasks("intent.yml")
-    task = next(t for t in tasks if "__rampart_postgresql_intent" in (t.get("vars") or {}))
-    return json.loads(json.dumps(role.templar(task["vars"]).template(task["vars"]["__rampart_postgresql_intent"])))
+    return intent_of(role, "__rampart_postgresql_intent")
 
 
 def conf_settings(text: str) -> dict[str, str]:
@@ -155,19 +151,13 @@ def audit(make_facts, role: RoleRun) -> dict[str, Any]:
     commands = lab_commands(psql=json.dumps(snap))
     commands[privileges_argv([d["name"] for d in snap["databases"]])] = CLEAN_PRIVILEGES
     facts = make_facts(commands=commands, files=PG_FILES, intent={"postgresql": intent_document(role)})
-    load_builtin_checks()
-    return {check_id: run_check(get_check(check_id), facts) for check_id in CHECKS}
+    return run_checks(facts, CHECKS)
 
 
 def agree(make_facts, hba: list[dict], addresses: list[str], accepted: dict | list) -> None:
     role = RoleRun("postgresql", user_input(hba, addresses, accepted))
-    refusals = role.validate()
-    if refusals:
-        TRIED["postgresql refused"] += 1
-        for message in refusals:
-            named_variable(message, role.variables)
+    if not validated(role):
         return
-    TRIED["postgresql accepted+audited"] += 1
     results = audit(make_facts, role)
     world = [e for e in hba if world_open(e["source"])]
     for check_id, result in results.items():

@@ -17,13 +17,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from harness import TRIED, RoleRun, bounded, named_variable
+from harness import RoleRun, assert_agrees, bounded, run_checks, validated
 from hypothesis import example, given
 from hypothesis import strategies as st
-
-from ansible_collections.rampart.hardening.plugins.module_utils.engine import load_builtin_checks, run_check
-from ansible_collections.rampart.hardening.plugins.module_utils.model import Status
-from ansible_collections.rampart.hardening.plugins.module_utils.registry import get_check
 
 CHECKS = ("ODB-01", "ODB-04")
 REASON = {"reason": "broker behind the partner VPN"}
@@ -104,8 +100,7 @@ def audit(make_facts, role: RoleRun) -> dict[str, Any]:
     commands[LIST_USERS] = fixture("rabbitmq/list_users.json")  # the role deletes guest
     intent = json.loads(json.dumps(role.expr("__rampart_rabbitmq_intent")))
     facts = make_facts(commands=commands, files=files, intent={"rabbitmq": intent})
-    load_builtin_checks()
-    return {check_id: run_check(get_check(check_id), facts) for check_id in CHECKS}
+    return run_checks(facts, CHECKS)
 
 
 @bounded(80)
@@ -123,15 +118,6 @@ def audit(make_facts, role: RoleRun) -> dict[str, Any]:
 )
 def test_role_and_audit_agree(make_facts, user) -> None:
     role = RoleRun("rabbitmq", user)
-    refusals = role.validate()
-    if refusals:
-        TRIED["rabbitmq refused"] += 1
-        for message in refusals:
-            named_variable(message, role.variables)
+    if not validated(role):
         return
-    TRIED["rabbitmq accepted+audited"] += 1
-    accepted = user["rampart_rabbitmq_accepted_exceptions"]
-    for check_id, result in audit(make_facts, role).items():
-        if check_id in accepted and result.status is Status.NOT_APPLICABLE and "accepted exception" in result.message:
-            continue
-        assert result.status in (Status.PASS, Status.NOT_APPLICABLE), (check_id, result.message, result.evidence)
+    assert_agrees(audit(make_facts, role), accepted=user["rampart_rabbitmq_accepted_exceptions"])

@@ -11,13 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from harness import PROPERTY_SETTINGS, TRIED, RoleRun, named_variable
+from harness import PROPERTY_SETTINGS, RoleRun, assert_agrees, named_variable, run_checks, validated
 from hypothesis import example, given
 from hypothesis import strategies as st
-
-from ansible_collections.rampart.hardening.plugins.module_utils.engine import load_builtin_checks, run_check
-from ansible_collections.rampart.hardening.plugins.module_utils.model import Status
-from ansible_collections.rampart.hardening.plugins.module_utils.registry import get_check
 
 CHECKS = ("RDS-01", "RDS-05")
 REASON = {"reason": "behind a private load balancer"}
@@ -69,8 +65,7 @@ def audit(make_facts, role: RoleRun) -> dict[str, Any]:
     facts = make_facts(
         commands=lab_commands(redis_ping="NOAUTH Authentication required.\n"), files=tree, intent={"redis": intent}
     )
-    load_builtin_checks()
-    return {check_id: run_check(get_check(check_id), facts) for check_id in CHECKS}
+    return run_checks(facts, CHECKS)
 
 
 @PROPERTY_SETTINGS
@@ -85,19 +80,10 @@ def audit(make_facts, role: RoleRun) -> dict[str, Any]:
 )
 def test_role_and_audit_agree(make_facts, user) -> None:
     role = RoleRun("redis", user)
-    refusals = role.validate()
-    if refusals:
-        TRIED["redis refused"] += 1
-        for message in refusals:
-            named_variable(message, role.variables)
+    if not validated(role):
         return
-    TRIED["redis accepted+audited"] += 1
-    for check_id, result in audit(make_facts, role).items():
-        accepted = user["rampart_redis_accepted_exceptions"]
-        is_accepted = check_id == "RDS-01" and accepts_rds01(accepted)
-        if is_accepted and result.status is Status.NOT_APPLICABLE and "accepted exception" in result.message:
-            continue
-        assert result.status in (Status.PASS, Status.NOT_APPLICABLE), (check_id, result.message, result.evidence)
+    accepted = ["RDS-01"] if accepts_rds01(user["rampart_redis_accepted_exceptions"]) else []
+    assert_agrees(audit(make_facts, role), accepted=accepted)
 
 
 def test_wildcard_bind_in_any_spelling_is_refused_and_named(make_facts) -> None:

@@ -13,18 +13,15 @@ and the base is ``sshd -T`` captured on the lab image.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 import pytest
-from harness import PROPERTY_SETTINGS, TRIED, RoleRun, named_variable
+from harness import PROPERTY_SETTINGS, RoleRun, intent_of, named_variable, run_checks, validated
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from ansible_collections.rampart.hardening.plugins.module_utils.engine import load_builtin_checks, run_check
 from ansible_collections.rampart.hardening.plugins.module_utils.model import Status
-from ansible_collections.rampart.hardening.plugins.module_utils.registry import get_check
 from ansible_collections.rampart.hardening.plugins.module_utils.ssh_policy import (
     GUIDE_CIPHERS,
     GUIDE_HOST_KEYS,
@@ -140,23 +137,16 @@ def audit(make_facts, role: RoleRun) -> dict[str, Any]:
         "/etc/ssh/ssh_host_ed25519_key.pub": fixture("ssh/host_ed25519.pub"),
         "/etc/ssh/moduli": moduli(int(role.variables["rampart_ssh_moduli_min_bits"])),
     }
-    task = next(t for t in role.load_tasks("intent.yml") if "_intent" in (t.get("vars") or {}))
-    intent = json.loads(json.dumps(role.templar(task["vars"]).template(task["vars"]["_intent"])))
+    intent = intent_of(role, "_intent")
     facts = make_facts(commands=lab_commands(sshd=sshd_t(dropin)), files=files, intent={"ssh": intent})
-    load_builtin_checks()
-    return {check_id: run_check(get_check(check_id), facts) for check_id in CHECKS}
+    return run_checks(facts, CHECKS)
 
 
 def agree(make_facts, user: dict[str, Any]) -> None:
     role = RoleRun("ssh", user)
     role.variables["_rampart_ssh_algorithms"] = algorithms(role)
-    refusals = role.validate()
-    if refusals:
-        TRIED["ssh refused"] += 1
-        for message in refusals:
-            named_variable(message, role.variables)
+    if not validated(role):
         return
-    TRIED["ssh accepted+audited"] += 1
     for check_id, result in audit(make_facts, role).items():
         assert result.status is Status.PASS, (check_id, result.message, result.evidence)
 

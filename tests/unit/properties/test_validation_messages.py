@@ -30,6 +30,7 @@ ACME_CERT = {"cert_name": "app", "names": ["app.example.test"]}
 ACME = {"rampart_acme_agree_tos": True}
 NET = dict(RoleRun("baseline").variables["rampart_baseline_sysctl_network"])
 KERNEL = dict(RoleRun("baseline").variables["rampart_baseline_sysctl_kernel"])
+NO_LOG_HOST = {"rampart_baseline_accepted_exceptions": {"LOG-03": {"reason": "no central log host yet"}}}
 AGE = "age1" + "q" * 58
 BACKUP = {"rampart_backup_encryption": "age", "rampart_backup_age_recipients": [AGE]}
 PGP = "-----BEGIN PGP PUBLIC KEY BLOCK-----\nmQ\n-----END PGP PUBLIC KEY BLOCK-----\n"
@@ -61,6 +62,11 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
         ({"rampart_baseline_umask": "999"}, "rampart_baseline_umask"),
         ({"rampart_baseline_pwquality": {"minlen": 14, "bad-key": 1}}, "rampart_baseline_pwquality.bad-key"),
         ({"rampart_baseline_legacy_packages": ["Bad_Pkg"]}, "rampart_baseline_legacy_packages[0]"),
+        (
+            {"rampart_baseline_accepted_exceptions": {"LOG-02": {"reason": "x"}}},
+            "rampart_baseline_accepted_exceptions.LOG-02",
+        ),
+        ({}, "rampart_baseline_log_host"),  # the default: no log host, LOG-03 not accepted
     ],
     "backup": [
         ({"rampart_backup_encryption": "gpg"}, "rampart_backup_gpg_recipients"),
@@ -84,6 +90,11 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
             "rampart_backup_pull_keys[0].from",
         ),
         ({**BACKUP, "rampart_backup_pull_user": "root"}, "rampart_backup_pull_user"),
+        ({**BACKUP, "rampart_backup_pull_group": "Pull Group"}, "rampart_backup_pull_group"),
+        (  # issue 13: sshd's AllowGroups (the ssh role) would refuse the vaults' pulls
+            {**BACKUP, "rampart_backup_pull_keys": [{"key": "ssh-ed25519 AAAA"}], "rampart_ssh_allow_groups": ["ops"]},
+            "rampart_backup_pull_group",
+        ),
     ],
     "backup_vault": [
         (
@@ -92,8 +103,10 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
         ),
         ({"rampart_backup_vault_sources": [SOURCE, SOURCE]}, "rampart_backup_vault_sources[1].name"),
         ({"rampart_backup_vault_keep_days": 0}, "rampart_backup_vault_keep_days"),
+        ({"rampart_backup_vault_state_dir": "state"}, "rampart_backup_vault_state_dir"),
     ],
     "audit_agent": [
+        ({"rampart_audit_agent_config_dir": "/etc/rampart agent"}, "rampart_audit_agent_config_dir"),
         ({"rampart_audit_agent_on_calendar": ""}, "rampart_audit_agent_on_calendar"),
         ({"rampart_audit_agent_randomized_delay_sec": -1}, "rampart_audit_agent_randomized_delay_sec"),
         ({"rampart_audit_agent_keep_reports": 0}, "rampart_audit_agent_keep_reports"),
@@ -386,5 +399,15 @@ def test_every_validation_rule_is_walked(role: str) -> None:
 
 @pytest.mark.parametrize("role", sorted(CASES))
 def test_defaults_are_accepted(role: str) -> None:
-    base = {"postgresql": PG, "internal_ca": CA_PATHS, "backup": BACKUP}.get(role, {})
+    base = {"postgresql": PG, "internal_ca": CA_PATHS, "backup": BACKUP, "baseline": NO_LOG_HOST}.get(role, {})
     assert RoleRun(role, base).validate() == []
+
+
+def test_baseline_default_refuses_with_the_way_to_accept_it() -> None:
+    """No log host (the default) fails LOG-03: refused, naming the variable, its value, LOG-03 and the acceptance."""
+    refusals = RoleRun("baseline").validate()
+    assert len(refusals) == 1, refusals
+    assert named_variable(refusals[0], RoleRun("baseline").variables) == ("rampart_baseline_log_host", "")
+    assert "LOG-03" in refusals[0]
+    assert 'rampart_baseline_accepted_exceptions: {LOG-03: {reason: "..."}}' in refusals[0]
+    assert RoleRun("baseline", NO_LOG_HOST).validate() == []
