@@ -42,6 +42,13 @@ options:
     type: list
     elements: str
     default: [fail, error]
+  targets:
+    description:
+      - Drift that no check names, each with the C(role) and C(tag) that re-render it and its C(subject) (a path, or
+        C(nft ruleset)); the agent's self-healing requests carry these (docs/remediation.md section 8).
+      - When given, only the checks named in O(checks) are planned with them, none when O(checks) is empty.
+    type: list
+    elements: dict
   before:
     description: For C(remediation_compare), the report before the fix.
     type: dict
@@ -65,7 +72,8 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: The plan (C(host), C(items), C(checks), C(roles), C(tags), C(unfixable), C(lines)) or the comparison.
+  description: The plan (C(host), C(items), C(checks), C(targets), C(drift), C(roles), C(tags), C(unfixable),
+    C(lines)) or the comparison.
   type: dict
 """
 
@@ -79,15 +87,22 @@ from ansible_collections.rampart.hardening.plugins.module_utils.remediation impo
     build_plan,
     compare,
     parse_selection,
+    parse_targets,
 )
 
 
-def remediation_plan(
-    report: Any, checks: Any = None, categories: Any = None, severities: Any = None, statuses: Any = None
+def remediation_plan(  # noqa: PLR0917 (Jinja passes filter keywords; each is one documented option)
+    report: Any,
+    checks: Any = None,
+    categories: Any = None,
+    severities: Any = None,
+    statuses: Any = None,
+    targets: Any = None,
 ) -> dict[str, Any]:
     """The remediation plan of one report."""
     try:
-        return build_plan(report, parse_selection(checks, categories, severities, statuses)).to_dict()
+        selection = parse_selection(checks, categories, severities, statuses)
+        return build_plan(report, selection, parse_targets(targets)).to_dict()
     except RemediationConfigError as exc:
         raise AnsibleFilterError(f"remediation_plan: {exc}") from exc
 

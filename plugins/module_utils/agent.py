@@ -258,12 +258,9 @@ class _NothingToAppend(Exception):
 
 
 def _requests_in_chain(config: Config) -> sh.Requests:
-    """Requests and answers of the host's own chain (read under the append lock)."""
-    try:
-        with open(config.chain, "rb") as handle:
-            return sh.pair(sh.statements_of(handle.read()))
-    except FileNotFoundError:
-        return sh.Requests()
+    """Requests and answers of the host's own chain (read under the append lock; only what follows
+    the position cached by the last read, see self_heal.read_requests)."""
+    return sh.read_requests(config.chain, os.path.join(config.state_dir, "requests-cache.json"))
 
 
 def _append_record(
@@ -303,7 +300,7 @@ def request_remediation(
         if state.open:
             print(f"rampart-agent: remediation request {state.open[0]} is still open, no new request")
             return None
-        wanted = sh.request_items(report, items, config.remediation, state.held_checks(baseline_digest))
+        wanted = sh.request_items(report, items, config.remediation, state.held(baseline_digest))
         return sh.request_event(wanted, seq, now_iso()) if wanted else None
 
     try:
@@ -314,7 +311,7 @@ def request_remediation(
     if appended is None:
         return None
     head, event = appended
-    print(f"rampart-agent: entry {head.seq} REMEDIATION_REQUESTED for {', '.join(event['checks'])}")
+    print(f"rampart-agent: entry {head.seq} REMEDIATION_REQUESTED for {', '.join(event['checks'] + event['drift'])}")
     return head.seq
 
 

@@ -9,6 +9,7 @@ package shipped (an upgrade), so such changes are labelled, not hidden.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import os
@@ -58,6 +59,21 @@ ROLE_PACKAGES: dict[str, tuple[str, ...]] = {
     "ssh": ("openssh-server",),
     "audit_agent": ("python3", "python3-cryptography"),
 }
+
+# The part of each role that re-renders a drifted file (``--tags``): the first pattern that matches
+# the path wins. Self-healing re-applies it for drift that no failing check names (docs/remediation.md
+# section 8). The agent's own files are not listed: it does not rewrite its own policy.
+ROLE_FILE_TAGS: dict[str, tuple[tuple[str, str], ...]] = {
+    "firewall": (("*", "firewall_rules"),),
+    "nginx": (("*", "nginx_sites"),),
+    "postgresql": (("*/pg_hba.conf", "postgresql_hba"), ("*", "postgresql_config")),
+    "redis": (("*.acl", "redis_acl"), ("*", "redis_config")),
+    "acme": (("*", "acme_renewal"),),
+    "ssh": (("*", "ssh_config"),),
+    "backup": (("*", "backup_service"),),
+}
+# Drift kinds that re-applying a role can undo, besides managed files.
+KIND_FIX: dict[str, tuple[str, str]] = {"firewall_ruleset_changed": ("firewall", "firewall_rules")}
 
 # The audit category a drifted subject is reported under.
 ROLE_CATEGORY = {
@@ -285,16 +301,32 @@ def _file_drift(baseline: Mapping[str, Any], current: Mapping[str, Any]) -> list
             continue
         role = new.get("role") or old.get("role") or ""
         verb = "created" if not old.get("digest") else "removed" if not new.get("digest") else "changed"
-        items.append(
-            _item(
-                "managed_file_changed",
-                path,
-                ROLE_CATEGORY.get(role, "system"),
-                (old.get("digest"), new.get("digest")),
-                f"{path} ({role} role) {verb}",
-            )
+        item = _item(
+            "managed_file_changed",
+            path,
+            ROLE_CATEGORY.get(role, "system"),
+            (old.get("digest"), new.get("digest")),
+            f"{path} ({role} role) {verb}",
         )
+        items.append({**item, "role": role})
     return items
+
+
+def fix_target(item: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The (role, tag) whose re-application undoes one drift item, or None when no role's run can
+    (a new listener, a package upgrade, a check verdict: those are judged by the checks)."""
+    kind = item.get("kind")
+    if kind in KIND_FIX:
+        return KIND_FIX[str(kind)]
+    if kind != "managed_file_changed":
+        return None
+    role, path = str(item.get("role") or ""), str(item.get("key") or "")
+    if path.endswith(f"/intent/{role}.json") and role in ROLE_FILE_TAGS:
+        return role, f"{role}_intent"
+    for pattern, tag in ROLE_FILE_TAGS.get(role, ()):
+        if fnmatch.fnmatchcase(path, pattern):
+            return role, tag
+    return None
 
 
 def _nft_drift(baseline: Mapping[str, Any], current: Mapping[str, Any]) -> list[dict[str, Any]]:

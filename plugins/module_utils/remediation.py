@@ -74,34 +74,51 @@ class PlanItem:
         }
 
 
+@dataclass(frozen=True)
+class Target:
+    """Drift that no check names (a hand-edited managed file, a changed ruleset) and the part of a
+    role that re-renders it: the agent's self-healing requests carry these (docs/remediation.md §8)."""
+
+    subject: str
+    role: str
+    tag: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"subject": self.subject, "role": self.role, "tag": self.tag}
+
+
 @dataclass
 class Plan:
     """What remediation would re-apply on one host."""
 
     host: str
     items: list[PlanItem] = field(default_factory=list)
+    targets: list[Target] = field(default_factory=list)
     unfixable: list[str] = field(default_factory=list)  # selected, but no role fixes them (by hand)
 
     @property
     def roles(self) -> list[str]:
-        return list(dict.fromkeys(item.role for item in self.items))
+        return list(dict.fromkeys([*(item.role for item in self.items), *(t.role for t in self.targets)]))
 
     @property
     def tags(self) -> list[str]:
-        return list(dict.fromkeys(item.tag for item in self.items))
+        return list(dict.fromkeys([*(item.tag for item in self.items), *(t.tag for t in self.targets)]))
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "host": self.host,
             "items": [item.to_dict() for item in self.items],
             "checks": [item.check for item in self.items],
+            "targets": [target.to_dict() for target in self.targets],
+            "drift": [target.subject for target in self.targets],
             "roles": self.roles,
             "tags": self.tags,
             "unfixable": list(self.unfixable),
             "lines": [
                 f"{self.host} | {item.check} ({item.severity}, {item.status}) | role {item.role} | tag {item.tag}"
                 for item in self.items
-            ],
+            ]
+            + [f"{self.host} | drift {t.subject} | role {t.role} | tag {t.tag}" for t in self.targets],
         }
 
 
@@ -135,18 +152,36 @@ def parse_selection(
     )
 
 
+def parse_targets(value: Any) -> list[Target]:
+    """``rampart_remediate_targets``: a list of {subject, role, tag}; each must name a role and a tag."""
+    if value is None or value == "":
+        return []
+    if not isinstance(value, Sequence) or isinstance(value, str | Mapping):
+        raise RemediationConfigError(f"rampart_remediate_targets: {value!r} is not a list of {{subject, role, tag}}")
+    targets = []
+    for index, raw in enumerate(value):
+        where = f"rampart_remediate_targets[{index}]"
+        if not isinstance(raw, Mapping) or not all(str(raw.get(key) or "").strip() for key in ("role", "tag")):
+            raise RemediationConfigError(f"{where}: {raw!r} needs a role and a tag")
+        role, tag = str(raw["role"]).strip(), str(raw["tag"]).strip()
+        targets.append(Target(subject=str(raw.get("subject") or f"{role}/{tag}"), role=role, tag=tag))
+    return targets
+
+
 def _findings(report: Any) -> list[Mapping[str, Any]]:
     if not isinstance(report, Mapping) or not isinstance(report.get("findings"), Sequence):
         raise RemediationConfigError("expected a Rampart report dict with a 'findings' list")
     return [finding for finding in report["findings"] if isinstance(finding, Mapping)]
 
 
-def build_plan(report: Mapping[str, Any], selection: Selection | None = None) -> Plan:
-    """The (role, tag) pairs that fix the report's selected, unwaived findings, in report order."""
+def build_plan(report: Mapping[str, Any], selection: Selection | None = None, targets: Sequence[Target] = ()) -> Plan:
+    """The (role, tag) pairs that fix the report's selected, unwaived findings, in report order, then
+    the ``targets``. With targets, only checks named in the selection are planned (none when it names
+    none): a self-healing request for drift alone must not turn into "fix every failing check"."""
     chosen = selection or Selection()
-    plan = Plan(host=str(report.get("host", "")) if isinstance(report, Mapping) else "")
+    plan = Plan(host=str(report.get("host", "")) if isinstance(report, Mapping) else "", targets=list(targets))
     for finding in _findings(report):
-        if finding.get("waived") or not chosen.wants(finding):
+        if finding.get("waived") or not chosen.wants(finding) or (targets and not chosen.checks):
             continue
         role = finding.get("fix_role")
         if not role:

@@ -171,3 +171,31 @@ def test_maintenance_filter_decides_for_a_given_instant() -> None:
     assert overridden["override"] == "INC-1"
     with pytest.raises(AnsibleFilterError, match="maintenance_window"):
         maintenance_window([{"days": ["tue"], "start": "18:00"}], at="2026-12-01T18:30:00Z")
+
+
+def test_drift_targets_are_planned_with_only_the_checks_named_beside_them() -> None:
+    rep = report(finding("NGX-05", "fail"), finding("RDS-01", "fail", fix_role="redis", fix_tag="redis_acl"))
+    targets = [{"subject": "/etc/nftables.conf", "role": "firewall", "tag": "firewall_rules", "digest": "sha256:1"}]
+    plan = remediation_plan(rep, targets=targets)
+    # a request for drift alone must not become "fix every failing check"
+    assert plan["checks"] == []
+    assert (plan["roles"], plan["tags"], plan["drift"]) == (["firewall"], ["firewall_rules"], ["/etc/nftables.conf"])
+    assert plan["lines"] == ["edge1 | drift /etc/nftables.conf | role firewall | tag firewall_rules"]
+    plan = remediation_plan(rep, checks=["RDS-01"], targets=targets)
+    assert plan["checks"] == ["RDS-01"]
+    assert plan["tags"] == ["redis_acl", "firewall_rules"]
+
+
+@pytest.mark.parametrize(
+    ("targets", "needle"),
+    [
+        ("nft", "is not a list"),
+        ({"role": "firewall"}, "is not a list"),
+        ([{"subject": "/etc/nftables.conf", "role": "firewall"}], r"targets\[0\].*needs a role and a tag"),
+        ([{"role": "", "tag": "x"}], r"rampart_remediate_targets\[0\]"),
+        (["firewall_rules"], r"rampart_remediate_targets\[0\]"),
+    ],
+)
+def test_malformed_targets_name_the_variable(targets: Any, needle: str) -> None:
+    with pytest.raises(AnsibleFilterError, match=needle):
+        remediation_plan(report(), targets=targets)

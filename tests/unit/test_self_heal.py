@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from role_tags import role_tags
 
 from ansible_collections.rampart.hardening.plugins.filter.self_heal import remediation_requests
 from ansible_collections.rampart.hardening.plugins.module_utils import agent as ag
@@ -47,12 +48,18 @@ def report(statuses: dict[str, str], *findings: dict[str, Any]) -> dict[str, Any
     }
 
 
-def snapshot(rep: dict[str, Any]) -> dict[str, Any]:
+def snapshot(rep: dict[str, Any], files: dict[str, str] | None = None) -> dict[str, Any]:
+    """A snapshot whose managed files are {path: content}, owned by the role their path names."""
+    owners = {"/etc/nftables.conf": "firewall", "/etc/nginx/nginx.conf": "nginx", "/etc/redis/users.acl": "redis"}
     return {
         "format": dr.SNAPSHOT_FORMAT,
         "host": "web1",
         "taken_at": rep["generated_at"],
         "checks": {f["id"]: f["status"] for f in rep["findings"]},
+        "files": {
+            path: {"role": owners.get(path, "audit_agent"), "digest": dr.sha256(text.encode())}
+            for path, text in (files or {}).items()
+        },
     }
 
 
@@ -78,11 +85,13 @@ class Host:
         self.config_path = str(tmp_path / "agent.json")
         self.config = ag.Config.load(self.config_path)
         self.now: dict[str, Any] = report({})
-        monkeypatch.setattr(ag, "audit", lambda _config, _facts: (self.now, snapshot(self.now)))
+        self.files: dict[str, str] = {}
+        monkeypatch.setattr(ag, "audit", lambda _config, _facts: (self.now, snapshot(self.now, self.files)))
+        monkeypatch.setattr(dr, "attribute", lambda _facts, _items, _baseline: None)
         monkeypatch.setattr(dr, "intent_vs_reality", lambda _facts: [])
 
     def approve(self, statuses: dict[str, str]) -> None:
-        snap = snapshot(report(statuses))
+        snap = snapshot(report(statuses), self.files)
         envelope = ev.sign_baseline(snap, self.controller, "ops", "2026-12-01T00:00:00+00:00")
         Path(self.config.baseline).write_bytes(ev.canonical_json(envelope))
 
@@ -319,3 +328,164 @@ def test_the_requests_command_prints_the_state(enforcing: Host, make_facts: Any,
     assert ag.main(["--config", enforcing.config_path, "requests"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert [r["seq"] for r in printed["open"]] == [2]
+
+
+# ----- drift that no check names ---------------------------------------------------------------
+MANAGED = {
+    "/etc/nftables.conf": "ruleset v1",
+    "/etc/nginx/nginx.conf": "nginx v1",
+    "/etc/rampart/agent/agent.json": "{}",
+}
+
+
+@pytest.fixture
+def enforcing_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Host:
+    host = Host(tmp_path, monkeypatch, {"network": "enforce", "tls": "report", "logging": "enforce"})
+    host.files = dict(MANAGED)
+    host.approve({})
+    return host
+
+
+def test_a_hand_edited_managed_file_of_an_enforce_category_is_requested_without_a_failing_check(
+    enforcing_files: Host, make_facts: Any
+) -> None:
+    # Every check passes; the firewall's file (network: enforce), nginx's (tls: report) and the
+    # agent's own (logging: enforce, but the agent never rewrites its own policy) were edited.
+    enforcing_files.files = {path: text + " edited" for path, text in MANAGED.items()}
+    enforcing_files.run(make_facts, {})
+    assert enforcing_files.results() == ["DRIFT", "REMEDIATION_REQUESTED"]
+    event = enforcing_files.statements()[-1]["predicate"]["remediation"]
+    assert event["checks"] == []
+    assert event["drift"] == ["/etc/nftables.conf"]
+    assert event["tags"] == ["firewall_rules"]
+    (item,) = event["items"]
+    assert (item["drift"], item["role"], item["tag"], item["category"]) == (
+        "managed_file_changed",
+        "firewall",
+        "firewall_rules",
+        "network",
+    )
+    assert item["digest"] == dr.sha256(b"ruleset v1 edited")
+    # the controller's filter hands the same targets to remediate.yml
+    (open_request,) = remediation_requests(enforcing_files.chain().decode())["open"]
+    assert open_request["drift"] == ["/etc/nftables.conf"]
+
+
+def test_drift_a_repair_did_not_undo_is_held_until_it_changes_again(enforcing_files: Host, make_facts: Any) -> None:
+    enforcing_files.files = {**MANAGED, "/etc/nftables.conf": "foreign edit"}
+    enforcing_files.run(make_facts, {})
+    enforcing_files.answer({"event": "applied", "request": 2, "drift": ["/etc/nftables.conf"]})
+    # the re-applied tag did not restore the file: asking again would repeat the run every cycle
+    enforcing_files.run(make_facts, {})
+    assert enforcing_files.results()[-1] == "DRIFT"
+    # a new edit (another digest) is new drift: asked for again
+    enforcing_files.files["/etc/nftables.conf"] = "another edit"
+    enforcing_files.run(make_facts, {})
+    assert enforcing_files.results()[-2:] == ["DRIFT", "REMEDIATION_REQUESTED"]
+
+
+def test_drift_a_repair_undid_is_asked_for_again_when_it_comes_back(enforcing_files: Host, make_facts: Any) -> None:
+    enforcing_files.files = {**MANAGED, "/etc/nftables.conf": "foreign edit"}
+    enforcing_files.run(make_facts, {})
+    enforcing_files.answer({"event": "applied", "request": 2, "drift": ["/etc/nftables.conf"]})
+    enforcing_files.files = dict(MANAGED)  # the repair worked: the next run sees no drift
+    enforcing_files.run(make_facts, {})
+    assert enforcing_files.results()[-1] == "NO_DRIFT"
+    enforcing_files.files = {**MANAGED, "/etc/nftables.conf": "foreign edit"}  # the same edit again
+    enforcing_files.run(make_facts, {})
+    assert enforcing_files.results()[-2:] == ["DRIFT", "REMEDIATION_REQUESTED"]
+
+
+def test_refused_drift_is_asked_for_again(enforcing_files: Host, make_facts: Any) -> None:
+    enforcing_files.files = {**MANAGED, "/etc/nftables.conf": "foreign edit"}
+    enforcing_files.run(make_facts, {})
+    enforcing_files.answer({"event": "refused", "request": 2, "drift": ["/etc/nftables.conf"]})
+    enforcing_files.run(make_facts, {})
+    assert enforcing_files.results()[-2:] == ["DRIFT", "REMEDIATION_REQUESTED"]
+
+
+@pytest.mark.parametrize(
+    ("item", "target"),
+    [
+        ({"kind": "firewall_ruleset_changed", "key": "nft ruleset"}, ("firewall", "firewall_rules")),
+        ({"kind": "managed_file_changed", "key": "/etc/redis/users.acl", "role": "redis"}, ("redis", "redis_acl")),
+        ({"kind": "managed_file_changed", "key": "/etc/redis/redis.conf", "role": "redis"}, ("redis", "redis_config")),
+        (
+            {"kind": "managed_file_changed", "key": "/etc/postgresql/15/main/pg_hba.conf", "role": "postgresql"},
+            ("postgresql", "postgresql_hba"),
+        ),
+        ({"kind": "managed_file_changed", "key": "/etc/rampart/intent/ssh.json", "role": "ssh"}, ("ssh", "ssh_intent")),
+        ({"kind": "managed_file_changed", "key": "/etc/rampart/agent/agent.json", "role": "audit_agent"}, None),
+        ({"kind": "managed_file_changed", "key": "/etc/x.conf"}, None),
+        ({"kind": "new_listening_port", "key": "tcp 0.0.0.0:6379"}, None),
+        ({"kind": "package_changed", "key": "nginx"}, None),
+        ({"kind": "check_regressed", "key": "NET-04"}, None),
+        ({}, None),
+    ],
+)
+def test_fix_target_of_each_drift_kind(item: dict[str, Any], target: tuple[str, str] | None) -> None:
+    assert dr.fix_target(item) == target
+
+
+def test_every_drift_target_tag_selects_tasks_of_its_role() -> None:
+    pairs = set(dr.KIND_FIX.values())
+    pairs |= {(role, tag) for role, rules in dr.ROLE_FILE_TAGS.items() for _pattern, tag in rules}
+    pairs |= {(role, f"{role}_intent") for role in dr.ROLE_FILE_TAGS}
+    for role, tag in sorted(pairs):
+        assert tag in role_tags(role), f"drift repair tag {tag!r} selects no task of role {role}"
+    # every role whose files are snapshotted is repaired, except the agent (it does not rewrite itself)
+    assert set(dr.ROLE_FILES) - set(dr.ROLE_FILE_TAGS) == {"audit_agent"}
+
+
+# ----- reading the chain incrementally ---------------------------------------------------------
+def paired_whole(path: Path) -> dict[str, Any]:
+    return sh.pair(sh.statements_of(path.read_bytes())).to_dict()
+
+
+def test_the_cached_read_pairs_exactly_what_a_whole_read_pairs(
+    enforcing_files: Host, make_facts: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chain, cache = Path(enforcing_files.config.chain), str(tmp_path / "cache.json")
+    read_sizes: list[int] = []
+    real_statements_of = sh.statements_of
+    monkeypatch.setattr(sh, "statements_of", lambda data: read_sizes.append(len(data)) or real_statements_of(data))
+    enforcing_files.files = {**MANAGED, "/etc/nftables.conf": "foreign edit"}
+    steps = [
+        lambda: enforcing_files.run(make_facts, {"NET-04": "fail"}),
+        lambda: enforcing_files.answer({"event": "applied", "request": 2, "drift": ["/etc/nftables.conf"]}),
+        lambda: enforcing_files.run(make_facts, {}),
+        lambda: enforcing_files.answer({"event": "refused", "request": 99}),  # refused: not open
+        lambda: enforcing_files.run(make_facts, {"NET-04": "fail"}),
+    ]
+    for step in steps:
+        step()
+        read_sizes.clear()
+        incremental = sh.read_requests(str(chain), cache)
+        assert incremental.to_dict() == paired_whole(chain)
+        assert incremental.held(None) == sh.pair(real_statements_of(chain.read_bytes())).held(None)
+    # after the first read, each read parses only what was appended since the last one
+    size_before = chain.stat().st_size
+    enforcing_files.run(make_facts, {"NET-04": "fail"})
+    read_sizes.clear()
+    sh.read_requests(str(chain), cache)
+    assert read_sizes == [chain.stat().st_size - size_before]
+    # and so does the agent, with its own cache beside the chain
+    assert Path(enforcing_files.config.state_dir, "requests-cache.json").exists()
+
+
+def test_a_rewritten_chain_or_a_broken_cache_is_read_whole(enforcing: Host, make_facts: Any, tmp_path: Path) -> None:
+    chain, cache = Path(enforcing.config.chain), tmp_path / "cache.json"
+    enforcing.run(make_facts, {"NET-04": "fail"})
+    assert sh.read_requests(str(chain), str(cache)).open == [2]
+    # pruned or replaced: the cached last line is no longer where the cache says
+    lines = chain.read_bytes().splitlines(keepends=True)
+    chain.write_bytes(lines[0])
+    assert sh.read_requests(str(chain), str(cache)).to_dict() == paired_whole(chain)
+    assert sh.read_requests(str(chain), str(cache)).open == []
+    for broken in (b"{", b'{"format": "rampart-requests/1", "line_start": "x"}', b"[]"):
+        chain.write_bytes(b"".join(lines))
+        cache.write_bytes(broken)
+        assert sh.read_requests(str(chain), str(cache)).open == [2]
+    # an unwritable cache place only costs a whole read
+    assert sh.read_requests(str(chain), str(tmp_path / "missing-dir" / "cache.json")).open == [2]
+    assert sh.read_requests(str(tmp_path / "no-chain.jsonl"), str(cache)).open == []

@@ -409,6 +409,31 @@ def test_enforce_inside_a_window_repairs_and_the_chain_records_request_and_outco
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
     stored = (EVIDENCE / "chain.intoto.jsonl").read_text()
     assert stored.splitlines() == must_run(HOST, f"cat {CHAIN}").splitlines()
+
+
+def test_enforce_repairs_drift_that_no_check_names() -> None:
+    # A hand-added rule no check fails on (it drops a port nothing listens on): only the ruleset
+    # drift tells, and enforce mode re-applies the firewall's rules for it.
+    must_run(HOST, "nft insert rule inet rampart input tcp dport 4444 drop")
+    audit_now()
+    request = statements()[-1]["predicate"]
+    assert request["result"] == "REMEDIATION_REQUESTED", request
+    assert request["remediation"]["checks"] == []
+    assert request["remediation"]["drift"] == ["nft ruleset"]
+    assert request["remediation"]["tags"] == ["firewall_rules"]
+    seq = request["chain"]["seq"]
+    run = drift_playbook("-e", windows(is_open=True))
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    assert f"self-healing request {seq} (nft ruleset) answered APPLIED" in run.stdout
+    answers = [p for p in remediation_entries() if p["remediation"].get("request") == seq]
+    assert [p["result"] for p in answers] == ["REMEDIATION_PLANNED", "REMEDIATION_APPLIED"]
+    assert answers[-1]["remediation"]["drift"] == ["nft ruleset"]
+    assert "4444" not in must_run(HOST, "nft list table inet rampart")
+    # the agent's next run: the ruleset is the approved one again, nothing is asked for
+    audit_now()
+    last = statements()[-1]
+    assert last["predicate"]["result"] in ("DRIFT", "NO_DRIFT")
+    assert ("firewall_ruleset_changed", "nft ruleset") not in kinds_of(last)
     set_mode("report")
 
 

@@ -190,6 +190,10 @@ def test_an_overridden_fix_whose_health_probe_fails_is_rolled_back_and_recorded(
 def test_apply_inside_a_window_fixes_all_three_and_the_grade_comes_back() -> None:
     result = remediate(*extra_vars(rampart_remediate_apply=True, rampart_maintenance_windows=open_now()))
     assert result.returncode == 0, result.stdout[-3000:]
+    # No dry run before the apply: the apply itself ran with --diff and printed what it changed.
+    assert [latest(host, "plan")["dry_run"]["rc"] for host in (EDGE, CACHE)] == [None, None]
+    assert re.search(r"-\s+server_tokens on;", result.stdout), result.stdout[-3000:]
+    assert re.search(r"\+\s+server_tokens off;", result.stdout), result.stdout[-3000:]
     for host in (EDGE, CACHE):
         verdict = latest(host, "verdict")
         assert verdict["ok"], verdict

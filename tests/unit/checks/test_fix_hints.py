@@ -6,28 +6,15 @@ Reports print "rampart.hardening.<role> (tag <tag>)"; operators paste it into
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pytest
+from role_tags import ROLES_DIR, role_tags
 
 from ansible_collections.rampart.hardening.plugins.module_utils.engine import load_builtin_checks
 from ansible_collections.rampart.hardening.plugins.module_utils.registry import registered_checks
 from ansible_collections.rampart.hardening.plugins.module_utils.remediation import build_plan
 
-ROLES_DIR = Path(__file__).resolve().parents[3] / "roles"
-TAG_LIST = re.compile(r"^\s*tags:\s*\[([^\]]*)\]", re.MULTILINE)
-
 load_builtin_checks()
 CHECKS = [c.meta for c in registered_checks() if c.meta.fix_role]
-
-
-def role_tags(role: str) -> set[str]:
-    tags: set[str] = set()
-    for path in (ROLES_DIR / role / "tasks").glob("*.yml"):
-        for listed in TAG_LIST.findall(path.read_text()):
-            tags.update(tag.strip() for tag in listed.split(",") if tag.strip())
-    return tags
 
 
 def test_most_checks_point_at_a_fix() -> None:
