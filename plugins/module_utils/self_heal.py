@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ansible_collections.rampart.hardening.plugins.module_utils import drift as dr
-from ansible_collections.rampart.hardening.plugins.module_utils.evidence import PAYLOAD_TYPE
+from ansible_collections.rampart.hardening.plugins.module_utils.evidence import PAYLOAD_TYPE, write_atomic
 from ansible_collections.rampart.hardening.plugins.module_utils.model import CATEGORIES
 
 MODES: tuple[str, ...] = ("report", "enforce")
@@ -365,14 +365,11 @@ def read_requests(chain_path: str, cache_path: str | None = None) -> Requests:
 
 
 def _save_cache(path: str, cache: Mapping[str, Any]) -> None:
-    tmp = f"{path}.tmp-{os.getpid()}"
     try:
-        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
-            handle.write(json.dumps(cache, separators=(",", ":")).encode("utf-8"))
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(cache, separators=(",", ":")).encode("utf-8"))
     except OSError:
         with contextlib.suppress(OSError):
-            os.unlink(tmp)
+            os.unlink(f"{path}.tmp-{os.getpid()}")  # write_atomic's temporary file, if it got that far
 
 
 def statements_of(data: bytes) -> list[dict[str, Any]]:
