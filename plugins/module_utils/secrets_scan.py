@@ -20,6 +20,8 @@ Hits carry the line number and what was recognised, never the value.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 import re
 from collections import Counter
@@ -47,10 +49,15 @@ CREDENTIAL_WORDS = frozenset(
         "privatekey",
     }
 )
+# A one-word key name (DBPASSWORD, APPSECRET, SLACKTOKEN) ending in one of these names a credential.
+# "pass" and "key" are left out: bypass, compass, hotkey.
+CREDENTIAL_SUFFIXES = ("password", "passwd", "passphrase", "secret", "token")
 # "<word>_key" names that are credentials whatever the value looks like.
 SECRET_KEY_PREFIXES = frozenset({"api", "secret", "access", "private", "signing", "encryption", "master", "auth"})
 # Keys that carry a credential without saying so.
-CREDENTIAL_KEYS = frozenset({"rediscli_auth", "mysql_pwd"})
+CREDENTIAL_KEYS = frozenset({"rediscli_auth", "mysql_pwd", "secret_key_base"})
+# Last words that are credentials only after another word (ldap_bind_pw, but not a lone "pw").
+CREDENTIAL_TAILS = frozenset({"pw"})
 # Whole values that only ever stand for "fill this in" or "no value".
 NON_VALUES = frozenset(
     {"none", "null", "nil", "~", "true", "false", "yes", "no", "on", "off", "required", "optional", "undefined"}
@@ -83,7 +90,9 @@ KEY_VALUE = re.compile(
 )
 SPACE_DIRECTIVE = re.compile(r"^(?P<key>requirepass|masterauth)\s+(?P<value>\S+)", re.I)
 REDIS_ACL_PASSWORD = re.compile(r"^user\s+\S+\s.*?(?:^|\s)>(?P<value>\S+)", re.I)
-URL_USERINFO = re.compile(r"\b[a-z][a-z0-9+.-]*://(?P<user>[^\s:/@?#\"']*):(?P<value>[^\s@/?\"']*)@", re.I)
+# The password runs to the LAST "@" of the authority (as urllib and WHATWG URL parse it), so an
+# unencoded "@" in it (postgres://app:p@ss@db) does not cut the value short.
+URL_USERINFO = re.compile(r"\b[a-z][a-z0-9+.-]*://(?P<user>[^\s:/@?#\"']*):(?P<value>[^\s/?\"']*)@", re.I)
 AUTH_HEADER = re.compile(
     r"authorization[\"']?\s*[:=]?\s*[\"']?\s*(?P<scheme>bearer|basic|token|digest)\s+(?P<value>[^\s\"';,]+)", re.I
 )
@@ -101,8 +110,15 @@ TOKEN_FORMATS = (
     (re.compile(r"\b[sr]k_live_[A-Za-z0-9]{16,}\b"), "Stripe secret key"),
     (re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"), "Google API key"),
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "private key block"),
+    (re.compile(r"-----BEGIN PGP PRIVATE KEY BLOCK-----"), "private key block"),
+    (re.compile(r"^PuTTY-User-Key-File-\d+:"), "PuTTY private key file"),
 )
+# "-----BEGIN" base64-encoded (at the start of the encoded text): a wrapped PEM block.
+BASE64_PEM = re.compile(r"LS0tLS1CRUdJT[A-Za-z0-9+/]{8,}={0,2}")
+SSHPASS_P = re.compile(r"\bsshpass\b.*?(?:^|\s)-p\s*(?P<value>[^\s\"']+)")
 KEY_MATERIAL = re.compile(r"^[A-Za-z0-9+/=_.~-]{16,}$")
+# Five crontab time fields (minute hour day month weekday) starting with "*": a live line.
+CRON_SCHEDULE = re.compile(r"^\*(?:/\d+)?(?:\s+[\w*/,-]+){4}\s+\S")
 CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 MIN_ENTROPY_BITS = 2.5
 
@@ -170,6 +186,8 @@ def key_kind(key: str) -> str | None:
         return None
     if "_".join(words) in CREDENTIAL_KEYS or words[-1] in CREDENTIAL_WORDS:
         return "credential"
+    if words[-1].endswith(CREDENTIAL_SUFFIXES) or (len(words) > 1 and words[-1] in CREDENTIAL_TAILS):
+        return "credential"
     if words[-1] == "key" and len(words) > 1:
         return "credential" if words[-2] in SECRET_KEY_PREFIXES else "key"
     return None
@@ -186,7 +204,9 @@ def _accept(value: str, kind: str, in_comment: bool) -> bool:
 
 
 def is_comment(line: str) -> bool:
-    return line.lstrip().startswith(COMMENT_PREFIXES)
+    """A comment line; a crontab entry whose schedule starts with ``*`` (``*/5 * * * *``) is not."""
+    stripped = line.lstrip()
+    return stripped.startswith(COMMENT_PREFIXES) and not CRON_SCHEDULE.match(stripped)
 
 
 def _pairs(body: str, in_comment: bool) -> str | None:
@@ -231,14 +251,36 @@ def _flags(body: str, in_comment: bool) -> str | None:
             and _accept(attached.group("value"), "credential", in_comment)
         ):
             return "credential in -p<password>"
-    if "redis-cli" in body:
-        option = REDIS_CLI_A.search(body)
-        if option and _accept(option.group("value"), "credential", in_comment):
-            return "credential in redis-cli -a"
+    return _tool_flags(body, in_comment)
+
+
+def _tool_flags(body: str, in_comment: bool) -> str | None:
+    """Tools whose short option takes the password: redis-cli -a, sshpass -p, curl -u user:pw."""
+    option = REDIS_CLI_A.search(body) if "redis-cli" in body else None
+    if option and _accept(option.group("value"), "credential", in_comment):
+        return "credential in redis-cli -a"
+    sshpass = SSHPASS_P.search(body)
+    if sshpass and _accept(sshpass.group("value"), "credential", in_comment):
+        return "credential in sshpass -p"
     user = CURL_USER.search(body)
     if user and _accept(user.group("value"), "credential", in_comment):
         return "credential in -u user:password"
     return None
+
+
+def _wrapped_private_key(text: str) -> bool:
+    """A base64 token that decodes to a PEM private key block (``-----BEGIN ... PRIVATE KEY``)."""
+    for match in BASE64_PEM.finditer(text):
+        token = match.group(0)
+        head = token[: len(token) // 4 * 4][:200]  # whole quanta: enough for the BEGIN line
+        try:
+            decoded = base64.b64decode(head, validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        first = decoded.split(b"\n", 1)[0]
+        if first.startswith(b"-----BEGIN ") and b"PRIVATE KEY" in first:
+            return True
+    return False
 
 
 def scan_line(line: str) -> str | None:
@@ -249,16 +291,40 @@ def scan_line(line: str) -> str | None:
     for pattern, what in TOKEN_FORMATS:
         if pattern.search(stripped):
             return what
+    if _wrapped_private_key(stripped):
+        return "base64-encoded private key block"
     in_comment = is_comment(stripped)
     body = stripped.lstrip("#;/-*! \t") if in_comment else stripped
     return _pairs(body, in_comment) or _url_or_header(body, in_comment) or _flags(body, in_comment)
 
 
+def _continued(lines: list[str]) -> list[tuple[int, int, str]]:
+    """(first, last line number, joined text) of each run of lines continued by a trailing backslash.
+
+    systemd unit files and shell env files join such lines, so ``--password \\`` and the value on
+    the next line are one argument pair.
+    """
+    groups = []
+    start = 0
+    while start < len(lines):
+        end = start
+        while end < len(lines) - 1 and lines[end].rstrip().endswith("\\"):
+            end += 1
+        if end > start:
+            parts = [lines[i].rstrip().removesuffix("\\").strip() for i in range(start, end)]
+            groups.append((start + 1, end + 1, " ".join([*parts, lines[end].strip()])))
+        start = end + 1
+    return groups
+
+
 def scan_text(text: str) -> list[Hit]:
-    """Every credential-carrying line of ``text`` (1-based line numbers)."""
-    hits = []
-    for number, line in enumerate(text.splitlines(), 1):
-        what = scan_line(line)
-        if what is not None:
-            hits.append(Hit(number, what))
-    return hits
+    """Every credential-carrying line of ``text`` (1-based line numbers).
+
+    A credential only visible once continued lines are joined is reported at the first line.
+    """
+    lines = text.splitlines()
+    found = {number: what for number, line in enumerate(lines, 1) if (what := scan_line(line)) is not None}
+    for first, last, joined in _continued(lines):
+        if not any(first <= number <= last for number in found) and (what := scan_line(joined)) is not None:
+            found[first] = what
+    return [Hit(number, what) for number, what in sorted(found.items())]

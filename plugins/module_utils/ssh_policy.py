@@ -135,9 +135,21 @@ def includes(text: str) -> list[str]:
     return [word for line in text.splitlines() if (m := _INCLUDE.match(line)) for word in m.group(1).split()]
 
 
-def match_overrides(text: str, source: str) -> list[Override]:
-    """Settings inside Match blocks of one sshd config file (a block ends at the next Match or the file's end)."""
-    out: list[Override] = []
+def _unquote(value: str) -> str:
+    """sshd splits arguments like a shell (argv_split): ``"yes"`` is ``yes``."""
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return value
+
+
+def scoped_settings(text: str) -> list[tuple[str | None, str, str]]:
+    """(Match criteria, or None at global scope; lower-case keyword; value) of every setting of one
+    sshd config file, ``include`` lines too, in file order. A Match block ends at the next Match or
+    at the file's end: sshd restores the including file's Match state after an Include (servconf.c),
+    so a Match in a drop-in never reaches past the drop-in. ``Match all`` is a block too: for every
+    connection sshd copies the settings of the matching blocks over the globals, while ``sshd -T``
+    without -C shows the first global value."""
+    out: list[tuple[str | None, str, str]] = []
     criteria: str | None = None
     for raw in text.splitlines():
         line = raw.split("#", 1)[0].strip()
@@ -146,14 +158,20 @@ def match_overrides(text: str, source: str) -> list[Override]:
         match = _MATCH.match(line)
         if match:
             criteria = " ".join(match.group(1).split())
-            criteria = None if criteria.lower() == "all" else criteria
-            continue
-        if criteria is None:
             continue
         setting = _SETTING.match(line)
         if setting:
-            out.append(Override(source, criteria, setting.group(1).lower(), setting.group(2).strip()))
+            out.append((criteria, setting.group(1).lower(), _unquote(setting.group(2).strip())))
     return out
+
+
+def match_overrides(text: str, source: str) -> list[Override]:
+    """Settings inside Match blocks of one sshd config file (a block ends at the next Match or the file's end)."""
+    return [
+        Override(source, criteria, key, value)
+        for criteria, key, value in scoped_settings(text)
+        if criteria is not None and key != "include"
+    ]
 
 
 def weakening(overrides: Iterable[Override], wanted: Mapping[str, Iterable[str]]) -> list[str]:

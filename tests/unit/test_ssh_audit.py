@@ -123,7 +123,12 @@ def test_match_overrides_any_spelling():
         "\tPASSWORDAUTHENTICATION=yes # why\nMatch all\nX11Forwarding yes\n"
     )
     found = match_overrides(text, "/etc/ssh/sshd_config")
-    assert [(o.criteria, o.key, o.value) for o in found] == [("user bob,alice", "passwordauthentication", "yes")]
+    # "Match all" is a block that matches every connection: its settings override the globals
+    # per connection (servconf.c parse_server_match_config), so they are overrides too.
+    assert [(o.criteria, o.key, o.value) for o in found] == [
+        ("user bob,alice", "passwordauthentication", "yes"),
+        ("all", "x11forwarding", "yes"),
+    ]
 
 
 # ----- the ssh role's lock-out filter (input: sshd -T -C of the staged configuration) ----------

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
 from ansible_collections.rampart.hardening.plugins.module_utils.checks.common import judge
 from ansible_collections.rampart.hardening.plugins.module_utils.exposure import accept_declared
 from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts, ProbeError
 from ansible_collections.rampart.hardening.plugins.module_utils.model import Result, not_applicable
 from ansible_collections.rampart.hardening.plugins.module_utils.parsers import ParseError
 from ansible_collections.rampart.hardening.plugins.module_utils.parsers.htpasswd import parse_htpasswd
-from ansible_collections.rampart.hardening.plugins.module_utils.parsers.nginx import Context
+from ansible_collections.rampart.hardening.plugins.module_utils.parsers.nginx import (
+    Context,
+    Directive,
+    allows_whole_family,
+    listens,
+    locations,
+)
 from ansible_collections.rampart.hardening.plugins.module_utils.probes import intent
 from ansible_collections.rampart.hardening.plugins.module_utils.probes.files import describe
 from ansible_collections.rampart.hardening.plugins.module_utils.probes.nginx import (
@@ -35,8 +43,39 @@ def _declared_admin_paths(facts: Facts) -> set[str]:
     return paths
 
 
+def _ip_families(context: Context) -> list[int]:
+    """IP versions the server accepts connections on ([::] listens are IPv6, the others IPv4)."""
+    server = context.server
+    found = {6 if item.address.startswith("[") else 4 for item in listens(server)} if server is not None else set()
+    return sorted(found) or [4, 6]
+
+
+def _open_to_everyone(context: Context, rules: list[Directive], *, unmatched_allowed: bool) -> bool:
+    return any(allows_whole_family(rules, v, unmatched_allowed=unmatched_allowed) for v in _ip_families(context))
+
+
 def _protection(context: Context) -> tuple[str, str]:
-    """('auth'|'ip'|'none', evidence)."""
+    """('auth'|'ip'|'none', evidence).
+
+    allow/deny follow nginx's access module: the innermost level with any allow/deny replaces
+    its parent's list, the first matching rule wins, and unmatched clients get through. Under
+    ``satisfy any`` a client the access rules allow skips authentication entirely.
+    """
+    rules = context.nearest_any(("allow", "deny"))
+    satisfy = context.value("satisfy")
+    satisfy_any = satisfy is not None and satisfy.args[:1] != () and satisfy.args[0].lower() == "any"
+    if satisfy_any and rules and _open_to_everyone(context, rules, unmatched_allowed=False):
+        return "none", f"{satisfy.evidence()} with allow rules matching every address: no credentials needed"
+    kind, evidence = _authentication(context)
+    if kind == "auth":
+        return kind, evidence
+    if rules and not _open_to_everyone(context, rules, unmatched_allowed=True):
+        return "ip", "allow/deny " + "; ".join(d.text() for d in rules) + " (address allowlist only)"
+    return "none", ""
+
+
+def _authentication(context: Context) -> tuple[str, str]:
+    """('auth', evidence) when a credential is required, else ('none', '')."""
     basic = context.value("auth_basic")
     if basic is not None and basic.args[:1] != ("off",) and context.value("auth_basic_user_file"):
         return "auth", basic.evidence()
@@ -45,11 +84,65 @@ def _protection(context: Context) -> tuple[str, str]:
         if found is not None and found.args[:1] != ("off",):
             return "auth", found.evidence()
     verify = context.value("ssl_verify_client")
-    if verify is not None and verify.args[:1] == ("on",):
+    if verify is not None and verify.args[:1] != () and verify.args[0].lower() == "on":  # an nginx enum: any case
         return "auth", verify.evidence()
-    if any(d.args[:1] == ("all",) for d in context.nearest("deny")):
-        return "ip", "allow/deny all (address allowlist only)"
     return "none", ""
+
+
+PROTECTION = {"auth": "authentication", "ip": "the address allowlist"}
+# Requests under an admin prefix that a server-level regex location typically catches.
+BYPASS_SAMPLES = ("index.php", "x.php", "x.js", "x.css", "x.png", "x.html", "x.json", "x")
+
+
+def _regex(location: Directive) -> re.Pattern[str] | None:
+    """The compiled pattern of a ``~``/``~*`` location (None for other locations or a pattern
+    Python cannot compile: such a location is not judged)."""
+    if len(location.args) != 2 or location.args[0] not in ("~", "~*"):
+        return None
+    try:
+        return re.compile(location.args[1], re.I if location.args[0] == "~*" else 0)
+    except re.error:
+        return None
+
+
+def _first_regex_match(contexts: list[Context], uri: str) -> Context | None:
+    for context in contexts:
+        pattern = _regex(context.block)
+        if pattern is not None and pattern.search(uri):
+            return context
+    return None
+
+
+def _regex_bypasses(admin: Context, kind: str, serving: list[Context]) -> list[str]:
+    r"""Regex locations that take requests under the plain prefix location ``admin`` without auth.
+
+    nginx picks the longest matching prefix location, then checks regex locations (those nested
+    in that prefix location first, then the server's, in file order) and the first matching regex
+    wins, unless the prefix location is ``^~`` or ``=``. So ``location ~ \.php$`` without auth
+    serves /admin/index.php although ``location /admin/`` requires a password. Only a regex
+    location protected less than the admin location (``kind``) is a bypass.
+    """
+    location, server = admin.location, admin.server
+    if location is None or server is None or len(location.args) != 1 or admin.chain[-2] is not server:
+        return []  # '^~', '=' and regex admin locations are not overridden; nested ones are not judged here
+    server_context = Context(admin.chain[:-1])
+    server_level = [
+        c for c in locations(server_context) if len(c.chain) == len(admin.chain) and c.block is not location
+    ]
+    nested = locations(admin)
+    serving_blocks = {id(c.block) for c in serving}
+    for sample in BYPASS_SAMPLES:
+        uri = location.args[0].rstrip("/") + "/" + sample
+        if _first_regex_match(nested, uri) is not None:
+            continue  # a regex nested in the admin location wins and inherits its protection
+        winner = _first_regex_match(server_level, uri)
+        if winner is None or id(winner.block) not in serving_blocks:
+            continue
+        winner_kind = _protection(winner)[0]
+        if winner_kind in ("auth", kind):
+            continue
+        return [f"{uri} is served by '{winner.block.text()}' ({winner.block.where}) without {PROTECTION[kind]}"]
+    return []
 
 
 @check(
@@ -66,9 +159,11 @@ def _protection(context: Context) -> tuple[str, str]:
 )
 def auth_admin_paths(facts: Facts) -> Result:
     """Inspects: Admin locations (by path, or marked admin/auth_group in the nginx intent): auth_basic+user file,
-    auth_request, client certificates, allow/deny.
+    auth_request, client certificates, allow/deny (first match wins; satisfy any), and server-level regex
+    locations that win over a plain admin prefix location.
 
-    pass: all authenticated; partial: address allowlist only; fail: open admin location or declared admin path
+    pass: all authenticated; partial: address allowlist only; fail: open admin location (or allow rules letting
+    every address through), a regex location serving its requests without authentication, or declared admin path
     missing; n/a: no admin location.
     """
     info = nginx(facts)
@@ -82,7 +177,10 @@ def auth_admin_paths(facts: Facts) -> Result:
     problems, minor, seen = [], [], []
     for context in admin:
         kind, evidence = _protection(context)
-        if kind == "auth":
+        bypasses = _regex_bypasses(context, kind, contexts) if kind != "none" else []
+        if bypasses:
+            problems += [f"{context.label()}: {text} (regex locations win over prefix ones)" for text in bypasses]
+        elif kind == "auth":
             seen.append(f"{context.label()}: {evidence}")
         elif kind == "ip":
             minor.append(f"{context.label()}: {evidence}, no authentication")
@@ -134,7 +232,10 @@ def auth_htpasswd(facts: Facts) -> Result:
     info = nginx(facts)
     if info is None:
         return not_applicable("nginx is not installed")
-    paths = [d.args[0] for d in info.config.walk() if d.name == "auth_basic_user_file" and d.args]
+    # Relative user files resolve under the conf prefix, as nginx opens them.
+    paths = [
+        info.config.file_path(d.args[0]) for d in info.config.walk() if d.name == "auth_basic_user_file" and d.args
+    ]
     if not paths:
         return not_applicable("nginx uses no htpasswd file")
     problems, seen = [], []

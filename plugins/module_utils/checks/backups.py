@@ -28,6 +28,11 @@ DEFAULT_RESTORE_DAYS = 30
 FINGERPRINT = re.compile(r"^[0-9A-F]{40}$")
 AGE_RECIPIENT = re.compile(r"^age1[02-9ac-hj-np-z]{58}$")
 SERVICES = {"postgresql": "postgresql.service", "redis": "redis-server.service"}
+# What rampart-backup leaves in the backup directory: ciphertexts, their manifests, temporaries.
+CIPHERTEXT_SUFFIXES = (".gpg", ".age", ".asc", ".pgp")
+MANIFEST_SUFFIX = ".manifest.json"
+TEMPORARY_PREFIX = ".tmp-"
+BACKUP_SCAN_DEPTH = 2
 
 
 def _served(facts: Facts) -> list[str]:
@@ -132,6 +137,29 @@ def _directory_problems(facts: Facts, info: BackupFacts) -> tuple[list[str], lis
     return problems, seen
 
 
+def _plaintext_copies(facts: Facts, backup_dir: str) -> list[str]:
+    """Files in the backup directory that are not ciphertexts (a manual pg_dump, a copied dump.rdb).
+
+    Judged by name, never by reading the (large) files: rampart-backup names every ciphertext
+    <name>.gpg / <name>.age, so anything else there was written unencrypted by someone else.
+    """
+    found: list[str] = []
+    if not backup_dir:
+        return found
+    root = backup_dir.rstrip("/")
+    for depth in range(1, BACKUP_SCAN_DEPTH + 1):
+        for pattern in (f"{root}{'/*' * depth}", f"{root}{'/*' * (depth - 1)}/.*"):
+            for path in facts.glob(pattern):
+                name = path.rsplit("/", 1)[-1]
+                if name.startswith(TEMPORARY_PREFIX) or name.endswith((*CIPHERTEXT_SUFFIXES, MANIFEST_SUFFIX)):
+                    continue
+                st = facts.stat(path)
+                # An empty file (a .keep marker) holds no data to leak.
+                if st is not None and not st.is_dir and not st.is_link and st.size > 0:
+                    found.append(f"{path}: not encrypted (only .gpg/.age ciphertexts belong in the backup directory)")
+    return sorted(dict.fromkeys(found))
+
+
 @check(
     id="BKP-02",
     title="Backups are encrypted to pinned public keys; no secret key material on the host; directory 0700",
@@ -147,9 +175,11 @@ def _directory_problems(facts: Facts, info: BackupFacts) -> tuple[list[str], lis
 )
 def bkp_encrypted(facts: Facts) -> Result:
     """Inspects: backup intent recipients, private-keys-v1.d / secring.gpg / armored private keys / age
-    identities under the state and config dirs, modes of the backup and state directories.
+    identities under the state and config dirs, modes of the backup and state directories, names of the
+    files in the backup directory.
 
-    pass: recipients pinned, no secret key material, directories root 0700; fail: otherwise.
+    pass: recipients pinned, no secret key material, directories root 0700, only ciphertexts (.gpg/.age),
+    manifests and temporaries in the backup directory; fail: otherwise.
     """
     info = backup(facts)
     if info is None:
@@ -158,6 +188,7 @@ def bkp_encrypted(facts: Facts) -> Result:
     dir_problems, seen = _directory_problems(facts, info)
     problems += dir_problems
     problems += secret_material(facts, info)
+    problems += _plaintext_copies(facts, info.backup_dir)
     seen.append(f"recipients: {', '.join(map(str, info.intent.get('recipients') or []))}")
     return judge("encrypted to pinned public keys only, directories root 0700", problems, seen=seen)
 

@@ -57,8 +57,11 @@ def _with_certs(
         problems += found
         minor += notes
         seen += saw
-    minor += [f"not inspected: {text}" for text in unreadable]
-    return judge(ok, problems, minor, seen)
+    if unreadable and not problems:
+        # A certificate the audit could not read may be the expired one: never half a pass.
+        others = f" (+{len(unreadable) - 1} more)" if len(unreadable) > 1 else ""
+        return error(f"served certificate not inspected: {unreadable[0]}{others}", [*unreadable, *minor, *seen])
+    return judge(ok, problems, [*minor, *(f"not inspected: {text}" for text in unreadable)], seen)
 
 
 def _expiry(_facts: Facts, cert: ServedCert) -> tuple[list[str], list[str], list[str]]:
@@ -158,6 +161,14 @@ def _chain_and_names(facts: Facts, cert: ServedCert) -> tuple[list[str], list[st
     for child, parent in pairwise(chain):
         if not issued_by(child, parent):
             problems.append(f"{cert.path}: {child.subject} is not issued by the next certificate {parent.subject}")
+    # A chain verifies only while every certificate in it is valid: an expired (or not yet
+    # valid) intermediate breaks verification even though the leaf itself is fine (CRT-01).
+    moment = now()
+    for ca in chain[1:]:
+        if ca.not_after < moment:
+            problems.append(f"{cert.path}: chain certificate {ca.subject} expired on {ca.not_after:%Y-%m-%d}")
+        elif ca.not_before > moment:
+            problems.append(f"{cert.path}: chain certificate {ca.subject} not valid before {ca.not_before:%Y-%m-%d}")
     top = chain[-1]
     roots = _trusted_issuers(facts, top.issuer)
     anchored = any(r.fingerprint_sha256 == top.fingerprint_sha256 or issued_by(top, r) for r in roots)
@@ -186,7 +197,7 @@ def crt_chain(facts: Facts) -> Result:
     CA bundle from intent, or a private CA an intent declares as ``tls.ca_file``), SANs vs server_name.
 
     pass: chain verifies to a trusted or declared root and SANs cover every name; fail otherwise (a chain to an
-    undeclared private CA fails).
+    undeclared private CA, or holding an expired or not yet valid CA certificate, fails).
     """
     return _with_certs(facts, _chain_and_names, "chains verify and SANs cover all names")
 

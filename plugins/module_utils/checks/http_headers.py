@@ -33,8 +33,12 @@ Finding = tuple[bool, str]
 
 
 def effective_headers(context: Context) -> dict[str, Directive]:
-    """Lower-cased header name -> the add_header in effect at ``context``."""
-    return {d.args[0].lower(): d for d in context.nearest("add_header") if d.args}
+    """Lower-cased header name -> the add_header in effect at ``context``.
+
+    An add_header whose value is empty sends nothing (ngx_http_add_header skips empty values),
+    so ``add_header Content-Security-Policy "";`` in a location removes the header there.
+    """
+    return {d.args[0].lower(): d for d in context.nearest("add_header") if len(d.args) > 1 and d.args[1] != ""}
 
 
 def header_value(directive: Directive) -> str:

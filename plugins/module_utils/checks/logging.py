@@ -17,11 +17,11 @@ from ansible_collections.rampart.hardening.plugins.module_utils.registry import 
 CIS = "CIS Debian Linux 12 Benchmark"
 NGINX_LOG = "https://nginx.org/en/docs/http/ngx_http_log_module.html"
 LOGROTATE_NGINX = "/etc/logrotate.d/nginx"
-JOURNALD_CONFS = (
-    "/etc/systemd/journald.conf",
-    "/etc/systemd/journald.conf.d/*.conf",
-    "/usr/lib/systemd/journald.conf.d/*.conf",
-)
+DISCARD = "/dev/null"  # access_log /dev/null is access_log off by another name
+# systemd's configuration directories, highest precedence first: a drop-in name in /etc masks the
+# same name in /run and /usr (journald.conf(5), "CONFIGURATION DIRECTORIES AND PRECEDENCE").
+SYSTEMD_CONF_DIRS = ("/etc/systemd", "/run/systemd", "/usr/local/lib/systemd", "/usr/lib/systemd")
+JOURNALD_STORAGE = ("volatile", "persistent", "auto", "none")
 RSYSLOG_CONFS = ("/etc/rsyslog.conf", "/etc/rsyslog.d/*.conf")
 SHIPPERS = (
     "systemd-journal-upload.service",
@@ -31,20 +31,17 @@ SHIPPERS = (
     "filebeat.service",
     "alloy.service",
 )
-FORWARD_RULE = re.compile(r'(^\s*[^#\s].*\s@@?[\w.\[\]:-]+|type\s*=\s*"omfwd")', re.M)
-UPLOAD_CONFS = (
-    "/etc/systemd/journal-upload.conf",
-    "/etc/systemd/journal-upload.conf.d/*.conf",
-    "/run/systemd/journal-upload.conf.d/*.conf",
-    "/usr/lib/systemd/journal-upload.conf.d/*.conf",
+# rsyslog legacy forwarding action: "<selector or filter> @host" (UDP) or "@@host" (TCP), "@(z9)host",
+# "@[::1]:514"; not a $Directive line and not inside an object's parentheses (a template string).
+LEGACY_FORWARD = re.compile(
+    r"^[ \t]*[^\s$(][^\n@(]*?\s(?P<tcp>@?)@(?:\([^)]*\))?(?P<target>\[[^\]]+\][^\s;]*|[\w.:-]+)", re.M
 )
-UPLOAD_KEY = re.compile(r"^\s*(URL|TrustedCertificateFile)\s*=\s*(\S*)", re.M)
-# rsyslog TLS: RainerScript streamDriver="gtls"/"ossl" with mode 1, or the legacy $ActionSendStreamDriver* lines.
-RSYSLOG_TLS_DRIVER = re.compile(
-    r'(?i)(streamdriver\s*=\s*"(gtls|ossl)"|\$DefaultNetstreamDriver\s+(gtls|ossl)|'
-    r'defaultnetstreamdriver\s*=\s*"(gtls|ossl)")'
-)
-RSYSLOG_TLS_MODE = re.compile(r'(?i)(streamdrivermode\s*=\s*"1"|\$ActionSendStreamDriverMode\s+1)')
+# RainerScript action(...) and global(...) objects, and their name="value" parameters.
+RSYSLOG_OBJECT = re.compile(r"\b(?P<kind>action|global)\s*\((?P<body>[^)]*)\)", re.I)
+RSYSLOG_PARAM = re.compile(r'(?P<name>[\w.]+)\s*=\s*(?:"(?P<quoted>[^"]*)"|(?P<bare>[^\s)"]+))')
+RSYSLOG_TLS_DRIVERS = ("gtls", "ossl", "mbedtls")
+LEGACY_DRIVER = re.compile(r"^\s*\$DefaultNetstreamDriver\s+(\S+)", re.I | re.M)
+LEGACY_MODE = re.compile(r"^\s*\$ActionSendStreamDriverMode\s+(\S+)", re.I | re.M)
 
 
 @check(
@@ -61,7 +58,8 @@ RSYSLOG_TLS_MODE = re.compile(r'(?i)(streamdrivermode\s*=\s*"1"|\$ActionSendStre
     fix_tag="nginx",
 )
 def log_nginx(facts: Facts) -> Result:
-    """Inspects: access_log per server, error_log levels, /etc/logrotate.d/nginx, stat() of /var/log/nginx/*.log.
+    """Inspects: access_log per server (off or /dev/null), error_log levels and targets, /etc/logrotate.d/nginx,
+    stat() of /var/log/nginx/*.log and of every file an access_log/error_log names.
 
     pass: logging on, not debug, rotated, files ≤ 0640; fail otherwise.
     """
@@ -71,27 +69,92 @@ def log_nginx(facts: Facts) -> Result:
     problems, seen = [], []
     for server in info.config.servers():
         access = server.nearest("access_log")
-        if access and all(d.args[:1] == ("off",) for d in access):
-            problems.append(f"{server.label()}: access_log off ({access[0].where})")
+        if access and all(d.args[:1] in (("off",), (DISCARD,)) for d in access):
+            problems.append(f"{server.label()}: access_log {access[0].args[0]} ({access[0].where})")
+    logs = [d for d in info.config.walk() if d.name in ("access_log", "error_log") and d.args]
+    problems += [d.evidence() + ": debug level" for d in logs if d.name == "error_log" and "debug" in d.args[1:]]
     problems += [
-        d.evidence() + ": debug level" for d in info.config.walk() if d.name == "error_log" and "debug" in d.args[1:]
+        d.evidence() + ": errors are discarded" for d in logs if d.name == "error_log" and d.args[0] == DISCARD
     ]
     if facts.stat(LOGROTATE_NGINX) is None:
         problems.append(f"{LOGROTATE_NGINX} missing: logs are not rotated")
     else:
         seen.append(f"{LOGROTATE_NGINX} present")
-    loose, files = mode_findings(facts, facts.glob("/var/log/nginx/*.log"), 0o640)
+    # The files the configuration writes, wherever they are, and whatever else sits in /var/log/nginx.
+    paths = [*facts.glob("/var/log/nginx/*.log"), *(p for d in logs if (p := _log_file(d.args[0])))]
+    loose, files = mode_findings(facts, paths, 0o640)
     return judge("nginx logs enabled, not debug, rotated and private", problems + loose, seen=seen + files)
 
 
+def _log_file(target: str) -> str | None:
+    """The file an access_log/error_log writes, or None (off, syslog:, stderr, /dev/null, a $variable path)."""
+    if not target.startswith("/") or "$" in target or target.startswith("/dev/"):
+        return None
+    return target
+
+
+def systemd_conf_files(facts: Facts, name: str) -> list[str]:
+    """The files systemd reads for ``name`` (journald.conf, journal-upload.conf) in the order it
+    applies them: the main file, then the ``name.d/*.conf`` drop-ins of /etc, /run, /usr/local/lib
+    and /usr/lib sorted by file name whatever their directory (the last one wins), a name in a
+    higher directory masking the same name in lower ones."""
+    main = next((f"{d}/{name}" for d in SYSTEMD_CONF_DIRS if facts.stat(f"{d}/{name}") is not None), None)
+    dropins: dict[str, str] = {}
+    for directory in SYSTEMD_CONF_DIRS:
+        for path in facts.glob(f"{directory}/{name}.d/*.conf"):
+            dropins.setdefault(path.rsplit("/", 1)[-1], path)
+    return ([main] if main else []) + [dropins[n] for n in sorted(dropins)]
+
+
+def systemd_assignments(facts: Facts, name: str, section: str, key: str) -> list[tuple[str, str]]:
+    """(file, value) of every ``key=`` in ``[section]`` of the files systemd reads for ``name``, in
+    the order it applies them (so the last valid one is the effective value)."""
+    found: list[tuple[str, str]] = []
+    for path in systemd_conf_files(facts, name):
+        current = None
+        for raw in (facts.read_text(path) or "").splitlines():
+            line = raw.strip()
+            if not line or line[0] in "#;":
+                continue
+            if line.startswith("[") and line.endswith("]"):
+                current = line[1:-1].strip()
+                continue
+            left, sep, value = line.partition("=")
+            if sep and current == section and left.strip() == key:
+                found.append((path, value.strip()))
+    return found
+
+
 def _journald_persistent(facts: Facts) -> tuple[bool, str]:
-    storage = "auto"
-    for path in glob_all(facts, JOURNALD_CONFS):
-        for match in re.finditer(r"^\s*Storage\s*=\s*(\S+)", facts.read_text(path) or "", re.M):
-            storage = match.group(1).lower()
+    storage, origin = "auto", "default"
+    for path, value in systemd_assignments(facts, "journald.conf", "Journal", "Storage"):
+        if value in JOURNALD_STORAGE:  # journald ignores a value it does not know ("Persistent")
+            storage, origin = value, path
     journal_dir = facts.stat("/var/log/journal")
     persistent = storage == "persistent" or (storage == "auto" and journal_dir is not None)
-    return persistent, f"journald Storage={storage}, /var/log/journal {'exists' if journal_dir else 'absent'}"
+    where = "/var/log/journal " + ("exists" if journal_dir else "absent")
+    return persistent, f"journald Storage={storage} ({origin}), {where}"
+
+
+def audit_rules(texts: list[str]) -> tuple[list[str], str | None]:
+    """(the watch/syscall rules, the last ``-e`` flag) of auditd rule files, as augenrules joins them.
+
+    Control lines (-D, -b, -f, --backlog_wait_time) record nothing: the rules file the auditd
+    package installs has only those, and 'auditctl -l' then says "No rules". ``-a never,...``
+    suppresses events; ``-e 0`` switches auditing off.
+    """
+    rules: list[str] = []
+    enabled = None
+    for text in texts:
+        for raw in text.splitlines():
+            words = raw.split("#", 1)[0].split()
+            if not words:
+                continue
+            if words[0] == "-w" or (words[0] in ("-a", "-A") and len(words) > 1 and "never" not in words[1]):
+                rules.append(" ".join(words))
+            elif words[0] == "-e" and len(words) > 1:
+                enabled = words[1]
+    return rules, enabled
 
 
 @check(
@@ -106,18 +169,26 @@ def _journald_persistent(facts: Facts) -> tuple[bool, str]:
     references=(f"{CIS} 6.2.x", f"{CIS} 6.1.x"),
 )
 def log_audit_trail(facts: Facts) -> Result:
-    """Inspects: auditd.service with non-empty /etc/audit/rules.d/*.rules, else journald Storage and
-    /var/log/journal.
+    """Inspects: auditd.service with at least one -w/-a rule in /etc/audit/rules.d/*.rules (and no
+    '-e 0'), else journald Storage (journald.conf and its drop-ins, in systemd's order) and /var/log/journal.
 
     pass: auditd rules or a persistent journal; fail otherwise.
     """
-    rules = [p for p in facts.glob("/etc/audit/rules.d/*.rules") if (facts.read_text(p) or "").strip()]
-    if active(facts, "auditd.service") and rules:
-        return judge("auditd active with rules", [], seen=rules)
+    notes = []
+    if active(facts, "auditd.service"):
+        paths = facts.glob("/etc/audit/rules.d/*.rules")
+        rules, enabled = audit_rules([facts.read_text(p) or "" for p in paths])
+        if rules and enabled != "0":
+            return judge("auditd active with rules", [], seen=[*paths, *rules])
+        notes.append(
+            "auditd active but '-e 0' switches auditing off"
+            if rules
+            else f"auditd active without a single -w/-a rule in {', '.join(paths) or '/etc/audit/rules.d'}"
+        )
     persistent, note = _journald_persistent(facts)
     if persistent:
-        return judge("journald keeps a persistent log", [], seen=[note])
-    return judge("", ["no auditd rules and journald is volatile"], seen=[note])
+        return judge("journald keeps a persistent log", [], seen=[note, *notes])
+    return judge("", ["no auditd rules and journald is volatile"], seen=[note, *notes])
 
 
 @check(
@@ -150,14 +221,12 @@ def log_shipping(facts: Facts) -> Result:
     if agents:
         return judge("logs shipped off-host by an agent", [], seen=[*agents, "agent transport not assessed"])
     if active(facts, "rsyslog.service"):
-        paths = glob_all(facts, RSYSLOG_CONFS)
-        texts = {p: facts.read_text(p) or "" for p in paths}
-        forwarding = [p for p, text in texts.items() if FORWARD_RULE.search(text)]
-        if forwarding:
-            joined = "\n".join(texts.values())
-            tls = RSYSLOG_TLS_DRIVER.search(joined) and RSYSLOG_TLS_MODE.search(joined)
-            minor = [] if tls else ["rsyslog forwards logs in clear text (no gtls/ossl stream driver in mode 1)"]
-            return judge("rsyslog forwards logs over TLS", [], minor, forwarding)
+        texts = {p: rsyslog_uncommented(facts.read_text(p) or "") for p in glob_all(facts, RSYSLOG_CONFS)}
+        forwards = rsyslog_forwards(texts)
+        if forwards:
+            clear = [f"{where}: {what}" for where, what, tls in forwards if not tls]
+            minor = [f"rsyslog forwards logs in clear text: {c}" for c in clear]
+            return judge("rsyslog forwards logs over TLS", [], minor, [f"{w}: {what}" for w, what, _t in forwards])
     baseline = intent(facts, "baseline")
     declared = str(baseline.get("log_host") or "")
     problem = f"the declared log host {declared} receives nothing" if declared else "no log shipping configured"
@@ -168,10 +237,11 @@ def log_shipping(facts: Facts) -> Result:
 
 
 def _upload_findings(facts: Facts) -> tuple[list[str], list[str]]:
-    settings: dict[str, str] = {}
-    for path in glob_all(facts, UPLOAD_CONFS):
-        for key, val in UPLOAD_KEY.findall(facts.read_text(path) or ""):
-            settings[key] = val
+    settings = {
+        key: values[-1][1]
+        for key in ("URL", "TrustedCertificateFile")
+        if (values := systemd_assignments(facts, "journal-upload.conf", "Upload", key))
+    }
     url = settings.get("URL", "")
     trust = settings.get("TrustedCertificateFile", "")
     seen = [f"systemd-journal-upload active, URL={url or '-'}, TrustedCertificateFile={trust or '(default)'}"]
@@ -182,3 +252,70 @@ def _upload_findings(facts: Facts) -> tuple[list[str], list[str]]:
     if trust.lower() == "all":
         return ["journal-upload does not verify the log host (TrustedCertificateFile=all)"], seen
     return [], seen
+
+
+def rsyslog_uncommented(text: str) -> str:
+    """rsyslog config without its comments: ``#`` to the end of the line and ``/* ... */`` blocks,
+    outside double-quoted strings (a commented-out sample forwarding rule forwards nothing)."""
+    out: list[str] = []
+    quoted = False
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if quoted:
+            out.append(char)
+            quoted = char != '"' or text[i - 1] == "\\"
+        elif char == '"':
+            quoted = True
+            out.append(char)
+        elif char == "#":
+            end = text.find("\n", i)
+            i = len(text) if end < 0 else end
+            continue
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            i = len(text) if end < 0 else end + 2
+            continue
+        else:
+            out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def _params(body: str) -> dict[str, str]:
+    """name="value" parameters of one RainerScript object (names are case-insensitive)."""
+    params = RSYSLOG_PARAM.finditer(body)
+    return {m["name"].lower(): (m["quoted"] if m["quoted"] is not None else m["bare"]) for m in params}
+
+
+def rsyslog_forwards(texts: dict[str, str]) -> list[tuple[str, str, bool]]:
+    """(file, forwarding action, over TLS?) of uncommented rsyslog configs.
+
+    TLS needs TCP (a single ``@`` and omfwd's default ``protocol="udp"`` are UDP), a gtls/ossl/mbedtls
+    stream driver (the action's StreamDriver, else the default netstream driver) and driver mode 1.
+    """
+    joined = "\n".join(texts.values())
+    globals_ = [_params(m["body"]) for m in RSYSLOG_OBJECT.finditer(joined) if m["kind"].lower() == "global"]
+    default_driver = next(
+        (g["defaultnetstreamdriver"] for g in reversed(globals_) if "defaultnetstreamdriver" in g),
+        (LEGACY_DRIVER.findall(joined) or ["ptcp"])[-1],
+    ).lower()
+    legacy_mode = (LEGACY_MODE.findall(joined) or ["0"])[-1]
+    found: list[tuple[str, str, bool]] = []
+    for path, text in texts.items():
+        for m in LEGACY_FORWARD.finditer(text):
+            tls = bool(m["tcp"]) and default_driver in RSYSLOG_TLS_DRIVERS and legacy_mode == "1"
+            found.append((path, m.group(0).strip(), tls))
+        for m in RSYSLOG_OBJECT.finditer(text):
+            params = _params(m["body"])
+            if m["kind"].lower() != "action" or params.get("type", "").lower() not in ("omfwd", "omrelp"):
+                continue
+            what = f"action(type={params['type']} target={params.get('target', '?')})"
+            if params["type"].lower() == "omrelp":
+                found.append((path, what, params.get("tls", "off").lower() == "on"))
+                continue
+            driver = (params.get("streamdriver") or params.get("streamdriver.name") or default_driver).lower()
+            mode = params.get("streamdrivermode") or params.get("streamdriver.mode") or legacy_mode
+            tcp = params.get("protocol", "udp").lower() == "tcp"
+            found.append((path, what, tcp and driver in RSYSLOG_TLS_DRIVERS and mode == "1"))
+    return found

@@ -19,10 +19,11 @@ from ansible_collections.rampart.hardening.plugins.module_utils.exposure import 
 )
 from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts, ProbeError
 from ansible_collections.rampart.hardening.plugins.module_utils.model import Result, error, failed, not_applicable
-from ansible_collections.rampart.hardening.plugins.module_utils.parsers.nftables import Ruleset
+from ansible_collections.rampart.hardening.plugins.module_utils.parsers.nftables import Chain, Ruleset
 from ansible_collections.rampart.hardening.plugins.module_utils.parsers.sockets import DATA_PORTS
 from ansible_collections.rampart.hardening.plugins.module_utils.probes import intent
 from ansible_collections.rampart.hardening.plugins.module_utils.probes.firewall import (
+    accept_all_rule,
     blocks_by_default,
     input_chains,
     port_exposure,
@@ -79,7 +80,8 @@ def _ruleset_or_fail(facts: Facts) -> tuple[Ruleset | None, Result | None]:
 )
 @doubted_by("nft")
 def net_firewall_active(facts: Facts) -> Result:
-    """Inspects: `nft -j list ruleset` base chains hooked on input; nftables/ufw unit state.
+    """Inspects: `nft -j list ruleset` ip/ip6/inet base chains hooked on input (bridge and arp tables filter
+    no IP traffic); nftables/ufw unit state.
 
     pass: input filtering loaded; partial: not persistent across reboot; fail: no nft, no input chain or empty
     accept chain.
@@ -90,7 +92,8 @@ def net_firewall_active(facts: Facts) -> Result:
     chains = input_chains(rules)
     seen = [c.label + f" ({len(c.rules)} rules)" for c in chains]
     if not chains:
-        return failed("no nftables chain hooks input: inbound traffic is not filtered", [f"{len(rules.tables)} tables"])
+        tables = [f"{len(rules.tables)} tables"]
+        return failed("no ip/ip6/inet nftables chain hooks input: inbound traffic is not filtered", tables)
     if not any(c.rules or c.policy == "drop" for c in chains):
         return failed("input chains exist but are empty with policy accept", seen)
     boot = [u for u in ("nftables.service", "ufw.service") if active(facts, u)]
@@ -117,7 +120,8 @@ def net_firewall_active(facts: Facts) -> Result:
 )
 @doubted_by("nft")
 def net_default_drop(facts: Facts) -> Result:
-    """Inspects: Policy and rules of every input base chain (jumps followed).
+    """Inspects: Policy and rules of every input base chain (jumps followed); a rule accepting every packet
+    (``meta nfproto ipv6 accept``, ``ip saddr 0.0.0.0/0 accept``) before a catch-all drop is a default accept.
 
     pass: default drop with counted or logged drops; partial: drops not counted/logged; fail: accept by default.
     """
@@ -130,7 +134,10 @@ def net_default_drop(facts: Facts) -> Result:
     problems, minor, seen = [], [], []
     for chain in chains:
         seen.append(chain.label)
-        if not blocks_by_default(rules, chain):
+        everything = accept_all_rule(rules, chain)
+        if everything is not None:
+            problems.append(f"{chain.label}: '{everything.text}' accepts every packet before any default drop")
+        elif not blocks_by_default(rules, chain):
             problems.append(f"{chain.label}: inbound default is accept")
         elif not any((r.log or r.counter) and r.verdict != "accept" for r in rules.reachable_rules(chain)):
             minor.append(f"{chain.label}: drops are neither counted nor logged")
@@ -220,7 +227,8 @@ def net_data_ports(facts: Facts) -> Result:
     """Inspects: Off-loopback listeners on DATA_PORTS (5432, 6379, 6380, 3306, 5671, 5672, 15672, 4369, 25672,
     8123, 9000, 9440, 9200, 27017, 11211); input rules that accept one of those ports from any source, whether
     something listens or not (no saddr, or a saddr of 0.0.0.0/0, ::/0, a range or @set holding them, in any
-    spelling nft prints); firewall intent services that open one to every address.
+    spelling nft prints; verdict-map elements count as rules; a drop hides a port only when nft's every
+    condition on it is understood); firewall intent services that open one to every address.
 
     pass: no data port accepted from anywhere, listeners filtered or source-restricted; fail: a listener
     accepted from anywhere, an explicit any-source accept rule or declared any-source service on a data port;
@@ -314,7 +322,7 @@ def _world_accept_rules(rules: Ruleset, services: dict[str, set[int]]) -> list[t
 )
 @doubted_by("nft")
 def net_ipv6(facts: Facts) -> Result:
-    """Inspects: inet/ip6 input chains; net.ipv6.conf.all.disable_ipv6.
+    """Inspects: inet/ip6 input chains (no rule accepting every IPv6 packet); net.ipv6.conf.all.disable_ipv6.
 
     pass: IPv6 disabled or an inet/ip6 input chain drops by default; fail otherwise.
     """
@@ -324,11 +332,18 @@ def net_ipv6(facts: Facts) -> Result:
     if skip:
         return skip
     v6 = [c for c in input_chains(rules) if c.family in ("inet", "ip6")]
-    filtering = [c for c in v6 if blocks_by_default(rules, c)]
+    filtering = [c for c in v6 if blocks_by_default(rules, c, "ipv6")]
     if filtering:
         return judge("IPv6 input is filtered", [], seen=[c.label for c in filtering])
-    problems = [f"{c.label}: accepts by default" for c in v6] or ["no inet/ip6 input chain: IPv6 is unfiltered"]
+    problems = [_v6_problem(rules, c) for c in v6] or ["no inet/ip6 input chain: IPv6 is unfiltered"]
     return judge("", problems, seen=[c.label for c in input_chains(rules)])
+
+
+def _v6_problem(rules: Ruleset, chain: Chain) -> str:
+    everything = accept_all_rule(rules, chain, "ipv6")
+    if everything is not None:
+        return f"{chain.label}: '{everything.text}' accepts every IPv6 packet"
+    return f"{chain.label}: accepts by default"
 
 
 def _docker_present(facts: Facts, rules: Ruleset | None) -> bool:

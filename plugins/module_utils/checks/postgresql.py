@@ -12,6 +12,7 @@ from ansible_collections.rampart.hardening.plugins.module_utils.exposure import 
     accepted_result,
     merged_exception,
     split_accepted,
+    wildcard_bind,
     world_open,
 )
 from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts
@@ -82,7 +83,8 @@ def pg_listen(facts: Facts) -> Result:
         return judge(
             "listens only on declared addresses", [f"listens on undeclared {a}" for a in undeclared], seen=seen
         )
-    wildcard = [a for a in addresses if a in ("*", "0.0.0.0", "::")]
+    # Any spelling of the unspecified address (::0, 0:0:0:0:0:0:0:0) binds every interface like '*'.
+    wildcard = [a for a in addresses if a in ("*", "0.0.0.0", "::") or wildcard_bind(a)]
     other = [a for a in addresses if a not in LOOPBACK_LISTEN and a not in wildcard]
     problems = [f"listens on {a} (all interfaces) with no intent allowing it" for a in wildcard]
     minor = [f"listens on {a}, not declared in an intent file" for a in other]

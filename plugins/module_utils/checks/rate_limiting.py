@@ -19,6 +19,7 @@ from ansible_collections.rampart.hardening.plugins.module_utils.parsers.nginx im
     Context,
     NginxConfig,
     directive_option,
+    flag,
     parse_rate,
     parse_size,
     parse_time,
@@ -129,6 +130,15 @@ def _req_zone_rates(config: NginxConfig, context: Context) -> list[float]:
     return rates
 
 
+def _dry_run(context: Context, name: str) -> str | None:
+    """Why the limits here limit nothing: ``limit_req_dry_run on`` / ``limit_conn_dry_run on``
+    (inherited, any case) only counts excess requests, it rejects none."""
+    directive = context.value(name)
+    if flag(directive):
+        return f"limits in dry-run mode, nothing is rejected ({directive.evidence()})"
+    return None
+
+
 @check(
     id="DOS-01",
     title="limit_req on every public location; stricter on admin/auth paths",
@@ -143,10 +153,10 @@ def _req_zone_rates(config: NginxConfig, context: Context) -> list[float]:
     fix_tag="nginx_rate_limits",
 )
 def dos_limit_req(facts: Facts) -> Result:
-    """Inspects: Effective limit_req per public serving location; limit_req_zone rates.
+    """Inspects: Effective limit_req (and limit_req_dry_run) per public serving location; limit_req_zone rates.
 
     pass: every location limited and admin/auth paths use a lower rate; partial: admin/auth not stricter; fail:
-    a location without limit_req or with an undefined zone.
+    a location without limit_req, with an undefined zone, or in dry-run mode.
     """
     config, contexts, skip = _serving(facts)
     if skip:
@@ -165,6 +175,10 @@ def dos_limit_req(facts: Facts) -> Result:
             continue
         if not rates:
             problems.append((target, f"{context.label()}: limit_req zone not defined ({limits[0].evidence()})"))
+            continue
+        dry_run = _dry_run(context, "limit_req_dry_run")
+        if dry_run:
+            problems.append((target, f"{context.label()}: {dry_run}"))
             continue
         seen.append(f"{context.label()}: {limits[0].evidence()}")
         sensitive = is_admin(context) or is_auth(context)
@@ -190,7 +204,8 @@ def dos_limit_req(facts: Facts) -> Result:
 def dos_limit_conn(facts: Facts) -> Result:
     """Inspects: Effective limit_conn per public serving location and the key of its limit_conn_zone.
 
-    pass: every location limited by a zone keyed on $binary_remote_addr/$remote_addr; fail otherwise.
+    pass: every location limited by a zone keyed on $binary_remote_addr/$remote_addr (not in dry-run mode); fail
+    otherwise.
     """
     config, contexts, skip = _serving(facts)
     if skip:
@@ -201,7 +216,10 @@ def dos_limit_conn(facts: Facts) -> Result:
     for context in contexts:
         limits = context.nearest("limit_conn")
         keyed = [d for d in limits if d.args and conn_zones.get(d.args[0], ("", ""))[0] in CLIENT_KEYS]
-        if keyed:
+        dry_run = _dry_run(context, "limit_conn_dry_run")
+        if keyed and dry_run:
+            problems.append((_class_target(facts, context), f"{context.label()}: {dry_run}"))
+        elif keyed:
             seen.append(f"{context.label()}: {keyed[0].evidence()}")
         else:
             text = f"{context.label()}: no limit_conn keyed on the client address"
@@ -214,8 +232,12 @@ def _body_limit(context: Context) -> tuple[str | None, str]:
     directive = context.value("client_max_body_size")
     if directive is None:
         return f"{context.label()}: client_max_body_size not set (implicit 1m)", ""
-    if directive.args[:1] == ("0",):
-        return f"{context.label()}: client_max_body_size 0 (unlimited) at {directive.where}", ""
+    try:
+        size = parse_size(directive.args[0]) if directive.args else 0
+    except ParseError:
+        return f"{context.label()}: {directive.evidence()}: unreadable size", ""
+    if size == 0:  # '0', '0k', '0m' and '00' all disable the check in nginx
+        return f"{context.label()}: {directive.text()} (unlimited) at {directive.where}", ""
     return None, f"{context.label()}: {directive.evidence()}"
 
 
@@ -355,7 +377,11 @@ def _nginx_auth_protection(facts: Facts) -> tuple[bool | None, str]:
     sensitive = [c for s in public_servers(info) for c in serving_contexts(s) if is_admin(c) or is_auth(c)]
     if not sensitive:
         return None, "no login/admin location in nginx"
-    unprotected = [c.label() for c in sensitive if not c.nearest("limit_req")]
+    unprotected = [
+        c.label() + (" (limit_req_dry_run on)" if c.nearest("limit_req") else "")
+        for c in sensitive
+        if not c.nearest("limit_req") or _dry_run(c, "limit_req_dry_run")
+    ]
     if unprotected:
         return False, f"login/admin location without limit_req: {', '.join(unprotected)}"
     return True, f"{len(sensitive)} login/admin location(s) rate limited"
@@ -396,8 +422,8 @@ CheckPart = Callable[[Facts], "tuple[bool | None, str]"]
 )
 @doubted_by("ss", "nft", absent_too=True)
 def dos_bruteforce(facts: Facts) -> Result:
-    """Inspects: limit_req on login/admin locations; for an exposed sshd: fail2ban active or an nftables rate limit
-    on port 22.
+    """Inspects: limit_req (not in dry-run mode) on login/admin locations; for an exposed sshd: fail2ban active or
+    an nftables rate limit on port 22.
 
     pass: every applicable part protected; partial: one part missing; fail: none protected; n/a: no login path
     and no exposed sshd.

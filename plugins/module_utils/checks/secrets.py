@@ -42,7 +42,13 @@ SECRET_FILE_GLOBS = (
     "/var/www/*/.env",
     "/home/*/*/.env",
     "/etc/default/*.env",
+    # SSH private keys: a readable host key lets anyone impersonate the server, a readable user
+    # key is that user's logins elsewhere (OpenSSH itself only refuses to use a loose user key).
+    "/etc/ssh/ssh_host_*_key",
+    "/root/.ssh/id_*",
+    "/home/*/.ssh/id_*",
 )
+PUBLIC_SUFFIXES = (".pub",)  # id_ed25519.pub, id_ed25519-cert.pub: public halves
 CONFIG_SCAN_GLOBS = (
     "/etc/systemd/system/*.service",
     "/etc/systemd/system/*.service.d/*.conf",
@@ -51,6 +57,12 @@ CONFIG_SCAN_GLOBS = (
     "/etc/redis/*.conf",
     "/etc/postgresql/*/*/*.conf",
     "/etc/default/*",
+    # Read by every login (pam_env, login shells) and by cron, 0644 by default: a credential
+    # put there "for the nightly dump" is readable by every account.
+    "/etc/environment",
+    "/etc/profile.d/*.sh",
+    "/etc/crontab",
+    "/etc/cron.d/*",
 )
 ENV_FILE_GLOBS = tuple(pattern for pattern in SECRET_FILE_GLOBS if pattern.endswith(".env"))
 ENVIRONMENT_FILE = re.compile(r"^\s*EnvironmentFile\s*=\s*-?(?P<path>/\S+)", re.M)
@@ -74,7 +86,7 @@ def _secret_paths(facts: Facts) -> list[str]:
             for d in info.config.walk()
             if d.name in ("auth_basic_user_file", "ssl_certificate_key") and d.args and "$" not in d.args[0]
         ]
-    return [p for p in dict.fromkeys(paths) if not p.endswith("/")]
+    return [p for p in dict.fromkeys(paths) if not p.endswith(("/", *PUBLIC_SUFFIXES))]
 
 
 @check(
@@ -89,7 +101,7 @@ def _secret_paths(facts: Facts) -> list[str]:
 )
 def sec_secret_files(facts: Facts) -> Result:
     """Inspects: stat() of known secret files (.pgpass, .env, ACL, intent, credentials, keys, htpasswd, Erlang
-    cookie).
+    cookie, SSH host and user private keys).
 
     pass: all ≤ 0640; fail otherwise; n/a: none found.
     """
@@ -130,9 +142,11 @@ def _scan_targets(facts: Facts) -> list[str]:
 )
 def sec_config_credentials(facts: Facts) -> Result:
     """Inspects: /etc/systemd/system unit files (always world-readable), and the world-readable ones of: files
-    named by their EnvironmentFile=, .env files, nginx/redis/postgresql/default configs; with the credential
+    named by their EnvironmentFile=, .env files, nginx/redis/postgresql/default configs, /etc/environment,
+    /etc/profile.d/*.sh, /etc/crontab and /etc/cron.d/*; with the credential
     recogniser (URLs with userinfo, DSN and key=value pairs, Authorization headers, *_TOKEN/*_SECRET/*_KEY,
-    flags, Redis requirepass/ACL, token formats, private keys). Values are never reported.
+    flags, Redis requirepass/ACL, token formats, private keys, also base64-wrapped; lines continued with a
+    backslash are joined). Values are never reported.
 
     pass: none found; fail otherwise; n/a: nothing world-readable to scan.
     """
@@ -163,7 +177,8 @@ def sec_config_credentials(facts: Facts) -> Result:
 )
 def sec_process_args(facts: Facts) -> Result:
     """Inspects: Command lines of all processes (`ps`) with the credential recogniser: --password x/=x, -p'x',
-    mysql -pX, redis-cli -a X, curl -u user:pw, URLs with userinfo, KEY=value pairs, Authorization headers.
+    mysql -pX, redis-cli -a X, sshpass -p X, curl -u user:pw, URLs with userinfo, KEY=value pairs,
+    Authorization headers.
 
     pass: none; fail otherwise.
     """

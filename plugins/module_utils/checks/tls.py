@@ -22,6 +22,8 @@ from ansible_collections.rampart.hardening.plugins.module_utils.parsers.nginx im
     Context,
     Directive,
     NginxConfig,
+    canonical_protocol,
+    flag,
     listens,
     locations,
 )
@@ -36,7 +38,7 @@ from ansible_collections.rampart.hardening.plugins.module_utils.probes.nginx imp
     default_protocols,
     nginx,
     redirects_to_https,
-    rejects_everything,
+    refuses,
     tls_servers,
     validation,
 )
@@ -77,10 +79,18 @@ def _tls_or_na(facts: Facts) -> tuple[NginxFacts | None, list[Context], Result |
 
 
 def _protocols(info: NginxFacts, server: Context) -> tuple[tuple[str, ...], str]:
-    directive = server.value("ssl_protocols")
-    if directive is None:
+    """The protocols in effect for ``server`` and the evidence for them.
+
+    ssl_protocols is a bitmask (ngx_conf_set_bitmask_slot): several lines at one level ADD UP,
+    e.g. Debian's stock 'ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;' in nginx.conf plus a
+    conf.d file's 'ssl_protocols TLSv1.2 TLSv1.3;' keep TLS 1.0/1.1 on. A level that has any
+    line does not inherit its parent's. Names match case-insensitively ('tlsv1' is TLSv1).
+    """
+    directives = server.nearest("ssl_protocols")
+    if not directives:
         return default_protocols(info), f"ssl_protocols not set: nginx {info.version_text()} default"
-    return directive.args, directive.evidence()
+    names = (canonical_protocol(name) for d in directives for name in d.args)
+    return tuple(dict.fromkeys(names)), " + ".join(d.evidence() for d in directives)
 
 
 def _profile(facts: Facts) -> str:
@@ -104,8 +114,9 @@ def _profile(facts: Facts) -> str:
 def tls_protocols(facts: Facts) -> Result:
     """Inspects: Effective ssl_protocols of every TLS server (nginx's version default when unset).
 
-    pass: only TLSv1.2/TLSv1.3; partial: TLSv1.2 enabled while the nginx intent declares the modern profile;
-    fail: TLSv1/TLSv1.1 (or SSL) enabled.
+    pass: only TLSv1.2/TLSv1.3 (the union of every ssl_protocols line at the level in effect, as nginx ORs
+    them); partial: TLSv1.2 enabled while the nginx intent declares the modern profile; fail: TLSv1/TLSv1.1 (or
+    SSL) enabled.
     """
     info, servers, skip = _tls_or_na(facts)
     if skip:
@@ -195,19 +206,18 @@ def _curve_problem(server: Context) -> tuple[str | None, str]:
     return None, curve.evidence()
 
 
-def _dh_problem(facts: Facts, server: Context) -> str | None:
+def _dh_problem(facts: Facts, config: NginxConfig, server: Context) -> str | None:
     dhparam = server.value("ssl_dhparam")
     if dhparam is None or not dhparam.args:
         return None  # without parameters nginx does not negotiate DHE at all
-    bits = read_dh_bits(facts, dhparam.args[0])
+    bits = read_dh_bits(facts, config.file_path(dhparam.args[0]))
     return f"{server.label()}: DH parameters are {bits} bits (< 2048)" if bits < 2048 else None
 
 
 def _ticket_problem(info: NginxFacts, server: Context) -> str | None:
     if info.version is None or info.version >= (1, 23, 2):
         return None  # nginx >= 1.23.2 rotates ticket keys itself
-    tickets = server.value("ssl_session_tickets")
-    if tickets is not None and tickets.args[:1] == ("off",):
+    if flag(server.value("ssl_session_tickets")) is False:
         return None
     return f"{server.label()}: session tickets on with nginx {info.version_text()} (< 1.23.2, keys never rotate)"
 
@@ -239,7 +249,9 @@ def tls_key_exchange(facts: Facts) -> Result:
     for server in servers:
         curve_problem, curve_seen = _curve_problem(server)
         seen.append(f"{server.label()}: {curve_seen}")
-        problems.extend(p for p in (curve_problem, _dh_problem(facts, server), _ticket_problem(info, server)) if p)
+        problems.extend(
+            p for p in (curve_problem, _dh_problem(facts, info.config, server), _ticket_problem(info, server)) if p
+        )
     return judge("X25519 offered, DH parameters strong, session tickets safe", problems, seen=seen)
 
 
@@ -329,8 +341,9 @@ def tls_http_redirect(facts: Facts) -> Result:
         return not_applicable("nginx is not installed")
     problems, seen = [], []
     for server in info.config.servers():
-        plain = [item for item in listens(server.block) if not item.ssl]
-        if not plain or rejects_everything(server):
+        plain = [item for item in listens(server.block) if not item.ssl and not item.quic]
+        # ssl_reject_handshake refuses TLS only: on a plain listen only a 'return' refuses.
+        if not plain or refuses(server, tls=False):
             continue
         sockets = ", ".join(item.socket for item in plain)
         if _redirects(server):
@@ -342,16 +355,23 @@ def tls_http_redirect(facts: Facts) -> Result:
     return judge("every plain-HTTP server redirects to https", problems, seen=seen)
 
 
-def _default_servers(config: NginxConfig) -> dict[str, Context]:
-    """listen socket -> the server nginx uses for unknown names on it."""
+def _default_servers(config: NginxConfig) -> dict[str, tuple[Context, bool]]:
+    """listen socket -> (the server nginx uses for unknown names on it, whether the socket is TLS).
+
+    A socket is TLS when any server lists it with ``ssl`` (nginx merges listen options per
+    socket), or the server uses the legacy ``ssl on;``.
+    """
     defaults: dict[str, Context] = {}
     first: dict[str, Context] = {}
+    tls: dict[str, bool] = {}
     for server in config.servers():
+        legacy_ssl = any(flag(d) for d in server.block.find("ssl"))
         for item in listens(server.block):
             first.setdefault(item.socket, server)
+            tls[item.socket] = tls.get(item.socket, False) or item.ssl or item.quic or legacy_ssl
             if item.default_server:
                 defaults.setdefault(item.socket, server)
-    return {socket: defaults.get(socket, server) for socket, server in first.items()}
+    return {socket: (defaults.get(socket, server), tls[socket]) for socket, server in first.items()}
 
 
 @check(
@@ -370,14 +390,16 @@ def _default_servers(config: NginxConfig) -> dict[str, Context]:
 def tls_default_server(facts: Facts) -> Result:
     """Inspects: The default server of every listen socket (explicit default_server, else the first server).
 
-    pass: it returns 444/421/4xx or has `ssl_reject_handshake on`; fail: it answers unknown names.
+    pass: it returns 444/421/4xx, or (TLS sockets only) has `ssl_reject_handshake on`; fail: it answers unknown
+    names.
     """
     info = nginx(facts)
     if info is None:
         return not_applicable("nginx is not installed")
     problems, seen = [], []
-    for socket, server in sorted(_default_servers(info.config).items()):
-        if rejects_everything(server):
+    for socket, (server, tls) in sorted(_default_servers(info.config).items()):
+        # ssl_reject_handshake only refuses TLS handshakes; a plain socket needs a 'return'.
+        if refuses(server, tls=tls):
             seen.append(f"{socket}: default {server.label()} refuses")
         else:
             problems.append(f"{socket}: default {server.label()} ({server.block.where}) answers unknown names")
@@ -406,11 +428,11 @@ def tls_banner(facts: Facts) -> Result:
     problems, seen = [], []
     for server in info.config.servers():
         tokens = server.value("server_tokens")
-        if tokens is None or tokens.args[:1] != ("off",):
+        if tokens is None or flag(tokens) is not False:
             problems.append(f"{server.label()}: " + (tokens.evidence() if tokens else "server_tokens not set (on)"))
         else:
             seen.append(f"{server.label()}: {tokens.evidence()}")
-    problems += [f"{d.evidence()}" for d in info.config.walk() if d.name == "autoindex" and d.args[:1] == ("on",)]
+    problems += [f"{d.evidence()}" for d in info.config.walk() if d.name == "autoindex" and flag(d)]
     return judge("server_tokens off everywhere and no autoindex", problems, seen=seen)
 
 
@@ -516,18 +538,26 @@ def _split_host(target: str) -> str:
     return urlsplit("//" + target).hostname or target
 
 
-def _judge_upstream(
-    config: NginxConfig, context: Context, directive_args: tuple[str, ...]
-) -> tuple[str | None, str | None]:
-    url = directive_args[0]
+# *_pass directive -> (its own *_ssl_verify, its TLS scheme). Each module has its own verify
+# setting: proxy_ssl_verify says nothing about a grpcs:// upstream. FastCGI and SCGI are
+# always clear text.
+UPSTREAM_PASSES: dict[str, tuple[str | None, str | None]] = {
+    "proxy_pass": ("proxy_ssl_verify", "https"),
+    "grpc_pass": ("grpc_ssl_verify", "grpcs"),
+    "uwsgi_pass": ("uwsgi_ssl_verify", "suwsgi"),
+    "fastcgi_pass": (None, None),
+    "scgi_pass": (None, None),
+}
+
+
+def _judge_upstream(config: NginxConfig, context: Context, directive: Directive) -> tuple[str | None, str | None]:
+    url = directive.args[0]
     if "$" in url:
         return None, f"{url}: destination chosen at runtime, cannot be verified"
     parts = urlsplit(url if "://" in url else "http://" + url)
-    secure = parts.scheme in ("https", "grpcs")
-    if secure:
-        verify = context.value("proxy_ssl_verify") or context.value("grpc_ssl_verify")
-        if verify is not None and verify.args[:1] == ("on",):
-            return None, None
+    verify_name, tls_scheme = UPSTREAM_PASSES[directive.name]
+    if verify_name is not None and parts.scheme == tls_scheme and flag(context.value(verify_name)):
+        return None, None
     members = _upstream_servers(config, parts.hostname or "") or [parts.netloc]
     verdicts = [_host_is_private(_split_host(m)) for m in members]
     if all(v is True for v in verdicts):
@@ -551,7 +581,8 @@ def _judge_upstream(
     fix_tag="nginx",
 )
 def tls_upstreams(facts: Facts) -> Result:
-    """Inspects: Every proxy_pass/grpc_pass target (upstream blocks resolved) and proxy_ssl_verify.
+    """Inspects: Every proxy_pass/grpc_pass/uwsgi_pass/fastcgi_pass/scgi_pass target (upstream blocks resolved)
+    and the module's own *_ssl_verify.
 
     pass: loopback/private/unix targets, or https with proxy_ssl_verify on; partial: DNS names or runtime
     variables that cannot be verified; fail: public address without verified TLS; n/a: no upstream.
@@ -562,11 +593,11 @@ def tls_upstreams(facts: Facts) -> Result:
     problems, minor, seen = [], [], []
     for server in info.config.servers():
         for context in [server, *locations(server)]:
-            for directive in context.block.find("proxy_pass") + context.block.find("grpc_pass"):
+            for directive in [d for d in context.block.children or () if d.name in UPSTREAM_PASSES]:
                 if not directive.args:
                     continue
                 seen.append(directive.evidence())
-                problem, note = _judge_upstream(info.config, context, directive.args)
+                problem, note = _judge_upstream(info.config, context, directive)
                 problems += [f"{context.label()}: {problem}"] if problem else []
                 minor += [f"{context.label()}: {note}"] if note else []
     if not seen:

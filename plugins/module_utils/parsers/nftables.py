@@ -8,7 +8,7 @@ base chain are followed so ufw/docker style chain trees are judged as a whole.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ansible_collections.rampart.hardening.plugins.module_utils.exposure import nft_world_operand
@@ -22,7 +22,12 @@ from ansible_collections.rampart.hardening.plugins.module_utils.parsers import (
 VERDICTS = ("accept", "drop", "reject", "jump", "goto", "return", "queue")
 SERVICE_PORTS = {"ssh": 22, "http": 80, "https": 443, "domain": 53, "postgresql": 5432}
 PortRange = tuple[int, int]
+# Transport headers: a match on one of their fields (``icmp type echo-request``, ``tcp flags syn``)
+# carries nft's implicit protocol dependency, so the rule only ever sees that protocol.
+L4_HEADERS = ("tcp", "udp", "udplite", "sctp", "dccp", "icmp", "icmpv6", "igmp", "esp", "ah", "comp")
 MAX_JUMP_DEPTH = 8
+# Address families as nft names them in payload protocols, meta nfproto and meta protocol.
+FAMILIES = {"ip": "ipv4", "ipv4": "ipv4", "ip6": "ipv6", "ipv6": "ipv6"}
 
 
 @dataclass
@@ -42,13 +47,34 @@ class Rule:
     log: bool = False
     rate_limited: bool = False
     sources: list[Any] = field(default_factory=list)  # saddr operands as nft printed them
+    excluded_dports: list[PortRange] = field(default_factory=list)  # tcp dport != { ... }
+    families: set[str] = field(default_factory=set)  # {"ipv4"} / {"ipv6"}: meta nfproto, ip/ip6 header fields
+    # A condition this summary does not model (meta nfproto ipv6, ip daddr, iifname eth0, a negation,
+    # a set nft did not print): the rule matches only some packets, so as a drop it proves nothing.
+    unmodelled: bool = False
 
     def matches_port(self, port: int) -> bool:
+        if any(low <= port <= high for low, high in self.excluded_dports):
+            return False
         return self.dports is None or any(low <= port <= high for low, high in self.dports)
 
     @property
     def unconditional(self) -> bool:
-        return self.dports is None and not (self.source_restricted or self.loopback_only or self.stateful_only)
+        restricted = self.source_restricted or self.loopback_only or self.stateful_only or self.unmodelled
+        return self.dports is None and not (self.excluded_dports or self.protocols or self.families or restricted)
+
+    @property
+    def sure_drop(self) -> bool:
+        """A drop/reject whose every condition is modelled: for a matching port, the packet is gone."""
+        return self.verdict in ("drop", "reject") and not (self.unmodelled or self.rate_limited or self.families)
+
+    def accepts_everything(self, family: str | None = None) -> bool:
+        """An accept with no condition but (at most) an address family: every packet of ``family``
+        (None: of some family) that reaches it is accepted, whatever the chain's policy says."""
+        if self.verdict != "accept" or (family is not None and self.families and family not in self.families):
+            return False
+        restricted = self.source_restricted or self.loopback_only or self.stateful_only or self.unmodelled
+        return self.dports is None and not (self.excluded_dports or self.protocols or restricted)
 
 
 @dataclass
@@ -96,21 +122,17 @@ class Ruleset:
 
 def _narrow(rule: Rule, jump: Rule) -> Rule:
     """A rule reached through a conditional jump also carries the jump's conditions."""
-    return Rule(
-        rule.family,
-        rule.table,
-        rule.chain,
-        rule.text,
-        rule.verdict,
-        rule.target,
-        rule.dports if rule.dports is not None else jump.dports,
-        rule.protocols | jump.protocols,
-        rule.source_restricted or jump.source_restricted,
-        rule.loopback_only or jump.loopback_only,
-        rule.stateful_only or jump.stateful_only,
-        rule.counter,
-        rule.log,
-        rule.rate_limited or jump.rate_limited,
+    return replace(
+        rule,
+        dports=rule.dports if rule.dports is not None else jump.dports,
+        protocols=rule.protocols | jump.protocols,
+        source_restricted=rule.source_restricted or jump.source_restricted,
+        loopback_only=rule.loopback_only or jump.loopback_only,
+        stateful_only=rule.stateful_only or jump.stateful_only,
+        rate_limited=rule.rate_limited or jump.rate_limited,
+        excluded_dports=[*rule.excluded_dports, *jump.excluded_dports],
+        families=rule.families | jump.families,
+        unmodelled=rule.unmodelled or jump.unmodelled,
     )
 
 
@@ -130,7 +152,9 @@ def _port_value(value: Any) -> list[PortRange]:
         for item in value["set"]:
             ports.extend(_port_value(item))
         return ports
-    return []  # named set or something unknown: no precise ports
+    if isinstance(value, dict) and isinstance(value.get("elem"), dict):  # {"elem": {"val": 22, "counter": ...}}
+        return _port_value(value["elem"].get("val"))
+    return []  # something unknown: no precise ports
 
 
 _RENDERERS: dict[str, Any] = {
@@ -154,18 +178,36 @@ def _describe(value: Any) -> str:
     return str(value)
 
 
-def _apply_match(rule: Rule, match: dict[str, Any], words: list[str]) -> None:
+def _dport_match(rule: Rule, right: Any, op: str, named: dict[str, list[Any]]) -> None:
+    """``tcp dport 22`` / ``{ 22, 80 }`` / ``1000-2000`` / ``@set`` / ``!= { ... }``."""
+    if isinstance(right, str) and right.startswith("@"):
+        right = {"set": named[right[1:]]} if right[1:] in named else None
+    ports = _port_value(right)
+    if not ports:
+        rule.unmodelled = True  # a set nft did not print, or an operand we cannot read: which ports?
+    elif op in ("==", "in"):
+        rule.dports = ports
+    elif op == "!=":
+        rule.excluded_dports.extend(ports)
+    else:
+        rule.unmodelled = True  # < > <= >=
+
+
+def _apply_match(rule: Rule, match: dict[str, Any], words: list[str], named: dict[str, list[Any]]) -> None:
+    """Fold one ``match`` into the rule summary; what is not modelled marks the rule ``unmodelled``."""
     left, right, op = match.get("left"), match.get("right"), match.get("op", "==")
     words.append(f"{_describe(left)} {'' if op in ('==', 'in') else op + ' '}{_describe(right)}")
     if not isinstance(left, dict):
+        rule.unmodelled = True
         return
     payload, meta = left.get("payload") or {}, left.get("meta") or {}
     positive = op in ("==", "in")
-    if payload.get("field") == "dport" and positive:
-        ports = _port_value(right)
-        rule.dports = ports if ports else rule.dports
-        if payload.get("protocol") in ("tcp", "udp"):
-            rule.protocols.add(payload["protocol"])
+    if payload.get("protocol") in L4_HEADERS:
+        rule.protocols.add(payload["protocol"])
+    if payload.get("protocol") in FAMILIES:  # ip saddr ... only ever matches IPv4 (nft's implicit dependency)
+        rule.families.add(FAMILIES[payload["protocol"]])
+    if payload.get("field") == "dport":
+        _dport_match(rule, right, op, named)
     elif payload.get("field") in ("protocol", "nexthdr") and positive and isinstance(right, str):
         rule.protocols.add(right)  # ip protocol icmp / ip6 nexthdr ipv6-icmp
     elif payload.get("field") == "saddr" and positive:
@@ -173,14 +215,82 @@ def _apply_match(rule: Rule, match: dict[str, Any], words: list[str]) -> None:
         rule.sources.append(right)
     elif meta.get("key") in ("iifname", "iif") and positive and right == "lo":
         rule.loopback_only = True
+    elif meta.get("key") in ("nfproto", "protocol") and positive and right in FAMILIES:
+        rule.families.add(FAMILIES[right])  # meta nfproto ipv6 / meta protocol ip6
     elif meta.get("key") == "l4proto" and positive and isinstance(right, str):
         rule.protocols.add(right)
     elif "ct" in left and left["ct"].get("key") == "state" and positive:
         states = set(right) if isinstance(right, list) else {right}
         rule.stateful_only = "new" not in states and "untracked" not in states
+    elif not (payload.get("protocol") in L4_HEADERS and payload.get("field") in ("type", "code") and positive):
+        rule.unmodelled = True  # icmp type x: the protocol is recorded; a tcp port cannot match it
 
 
-def parse_rule(raw: dict[str, Any]) -> Rule:
+def _verdict_of(body: Any) -> tuple[str, str | None]:
+    """``{"accept": null}`` / ``{"jump": {"target": "x"}}`` -> (verdict, jump target)."""
+    if not isinstance(body, dict) or len(body) != 1:
+        raise ParseError(f"vmap element has no verdict: {body!r}")
+    verdict, detail = next(iter(body.items()))
+    if verdict not in (*VERDICTS, "continue"):
+        raise ParseError(f"unknown vmap verdict {verdict!r}")
+    return verdict, detail.get("target") if isinstance(detail, dict) else None
+
+
+def _vmap_elements(body: Any, maps: dict[str, list[Any]]) -> list[tuple[Any, Any]]:
+    """(key value, verdict) pairs of a ``vmap`` statement: an anonymous ``{"set": [[k, v], ...]}``
+    or a named ``"@map"`` (resolved through ``maps``, the named verdict maps of the rule's table)."""
+    if not isinstance(body, dict) or "key" not in body:
+        raise ParseError(f"vmap without key/data: {body!r}")
+    data = body.get("data")
+    if isinstance(data, str) and data.startswith("@"):
+        if data[1:] not in maps:
+            raise ParseError(f"vmap {data}: no such verdict map in the ruleset")
+        elements = maps[data[1:]]
+    elif isinstance(data, dict) and isinstance(data.get("set"), list):
+        elements = data["set"]
+    else:
+        raise ParseError(f"vmap data is neither a set nor a named map: {data!r}")
+    pairs = []
+    for element in elements:
+        if not isinstance(element, list) or len(element) != 2:
+            raise ParseError(f"vmap element is not [key, verdict]: {element!r}")
+        key = element[0]
+        if isinstance(key, dict) and isinstance(key.get("elem"), dict):  # {"elem": {"val": k, "counter": ...}}
+            key = key["elem"].get("val")
+        pairs.append((key, element[1]))
+    return pairs
+
+
+def _vmap_rules(rule: Rule, words: list[str], body: dict[str, Any], maps: dict[str, list[Any]]) -> list[Rule]:
+    """A ``vmap`` is one rule per element: "key == element -> verdict" (the nftables wiki's server
+    ruleset accepts its ports this way: ``tcp dport vmap { 22 : accept, 5432 : accept }``). Every
+    element becomes a copy of the rule so far with the element's match and verdict applied, so
+    port, source and ct-state judgement treat it like the equivalent plain rule."""
+    left = body["key"]
+    out = []
+    for value, verdict_body in _vmap_elements(body, maps):
+        element = replace(rule, protocols=set(rule.protocols), sources=list(rule.sources))
+        element_words = list(words)
+        if isinstance(left, dict) and "concat" in left:  # ip saddr . tcp dport vmap { 0.0.0.0/0 . 27017 : accept }
+            keys = left["concat"]
+            values = value.get("concat") if isinstance(value, dict) else None
+            if not isinstance(keys, list) or not isinstance(values, list) or len(keys) != len(values):
+                raise ParseError(f"vmap element {value!r} does not match its concatenated key")
+            pairs = list(zip(keys, values, strict=True))
+        else:
+            pairs = [(left, value)]
+        for key, item in pairs:
+            _apply_match(element, {"left": key, "right": item, "op": "=="}, element_words, maps)
+        element.verdict, element.target = _verdict_of(verdict_body)
+        element.text = " ".join([*element_words, element.verdict + (f" {element.target}" if element.target else "")])
+        out.append(element)
+    return out
+
+
+def parse_rule(raw: dict[str, Any], named: dict[str, list[Any]] | None = None) -> list[Rule]:
+    """One ``rule`` item -> the rules it amounts to: itself, or one per element of its verdict map.
+    ``named``: the elements of the named sets and maps of the rule's table (``@name`` operands)."""
+    named = named or {}
     rule = Rule(str(raw.get("family")), str(raw.get("table")), str(raw.get("chain")), "")
     words: list[str] = []
     expressions = raw.get("expr") or []
@@ -191,7 +301,9 @@ def parse_rule(raw: dict[str, Any]) -> Rule:
             raise ParseError(f"unexpected rule expression {expression!r}")
         for key, body in expression.items():
             if key == "match":
-                _apply_match(rule, body, words)
+                _apply_match(rule, body, words, named)
+            elif key == "vmap":  # a verdict statement: it ends the rule
+                return _vmap_rules(rule, words, body, named)
             elif key in VERDICTS:
                 rule.verdict = key
                 rule.target = body.get("target") if isinstance(body, dict) else None
@@ -205,7 +317,7 @@ def parse_rule(raw: dict[str, Any]) -> Rule:
             else:
                 words.append(key)
     rule.text = " ".join(words)
-    return rule
+    return [rule]
 
 
 def _chain_of(raw: Any) -> tuple[str, str, str] | None:
@@ -214,7 +326,12 @@ def _chain_of(raw: Any) -> tuple[str, str, str] | None:
     return None
 
 
-def _add_item(item: Any, tables: list[tuple[str, str]], chains: dict[tuple[str, str, str], Chain]) -> None:
+def _add_item(
+    item: Any,
+    tables: list[tuple[str, str]],
+    chains: dict[tuple[str, str, str], Chain],
+    maps: dict[tuple[str, str], dict[str, list[Any]]],
+) -> None:
     """Fold one ``nftables`` list item into tables/chains; ParseError when it is unusable."""
     if not isinstance(item, dict):
         raise ParseError("not a JSON object")
@@ -231,11 +348,12 @@ def _add_item(item: Any, tables: list[tuple[str, str]], chains: dict[tuple[str, 
     elif "rule" in item:
         if not isinstance(item["rule"], dict):
             raise ParseError("rule is not an object")
-        rule = parse_rule(item["rule"])
-        chain = chains.get((rule.family, rule.table, rule.chain))
+        raw = item["rule"]
+        family, table = str(raw.get("family")), str(raw.get("table"))
+        chain = chains.get((family, table, str(raw.get("chain"))))
         if chain is None:
-            raise ParseError(f"rule for unknown chain {rule.family} {rule.table} {rule.chain}")
-        chain.rules.append(rule)
+            raise ParseError(f"rule for unknown chain {family} {table} {raw.get('chain')}")
+        chain.rules.extend(parse_rule(raw, maps.get((family, table), {})))
 
 
 def _item_key(item: Any) -> str | None:
@@ -264,13 +382,15 @@ def parse_ruleset_lenient(text: str) -> tuple[Ruleset, list[Unparsed]]:
     tables: list[tuple[str, str]] = []
     chains: dict[tuple[str, str, str], Chain] = {}
     unparsed: list[Unparsed] = []
+    sets, maps = _named_sets(items), _named_sets(items, "map")
+    named = {key: {**sets.get(key, {}), **maps.get(key, {})} for key in {*sets, *maps}}
     for number, item in enumerate(items, 1):
         try:
-            _add_item(item, tables, chains)
+            _add_item(item, tables, chains, named)
         except (ParseError, TypeError, ValueError, KeyError, AttributeError) as exc:
             unparsed.append(Unparsed("nft -j item", number, json.dumps(item)[:200], str(exc), _item_key(item)))
     nothing_parsed(len(tables) + len(chains), unparsed)
-    _judge_sources(chains.values(), _named_sets(items))  # issue 20: saddr 0.0.0.0/0 restricts nothing
+    _judge_sources(chains.values(), sets)  # issue 20: saddr 0.0.0.0/0 restricts nothing
     return Ruleset(tables, list(chains.values())), unparsed
 
 
@@ -282,11 +402,12 @@ def parse_ruleset(text: str) -> Ruleset:
 
 
 # ----- issue 20: a saddr that admits every address restricts nothing (NET-04) ---------------
-def _named_sets(items: list[Any]) -> dict[tuple[str, str], dict[str, list[Any]]]:
-    """Elements of the named sets, per (family, table): ``ip saddr @name`` is judged by them."""
+def _named_sets(items: list[Any], kind: str = "set") -> dict[tuple[str, str], dict[str, list[Any]]]:
+    """Elements of the named sets (or maps), per (family, table): ``ip saddr @name`` is judged by
+    them, ``tcp dport vmap @name`` is expanded from them."""
     sets: dict[tuple[str, str], dict[str, list[Any]]] = {}
     for item in items:
-        body = item.get("set") if isinstance(item, dict) else None
+        body = item.get(kind) if isinstance(item, dict) else None
         if isinstance(body, dict) and "name" in body:
             elements = body.get("elem") or []
             table = sets.setdefault((str(body.get("family")), str(body.get("table"))), {})

@@ -14,10 +14,12 @@ and for single-valued directives the last occurrence at that level wins.
 from __future__ import annotations
 
 import fnmatch
+import ipaddress
 import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Union
 
 from ansible_collections.rampart.hardening.plugins.module_utils.parsers import ParseError
 
@@ -62,10 +64,11 @@ class Listen:
     ssl: bool
     default_server: bool
     directive: Directive | None
+    quic: bool = False  # HTTP/3: a UDP socket of its own, always TLS 1.3
 
     @property
     def socket(self) -> str:
-        return f"{self.address}:{self.port}"
+        return f"{self.address}:{self.port}" + ("/quic" if self.quic else "")
 
 
 @dataclass
@@ -94,6 +97,15 @@ class Context:
                 return found
         return []
 
+    def nearest_any(self, names: tuple[str, ...]) -> list[Directive]:
+        """Like :meth:`nearest` for directives that share one list (``allow``/``deny``): the
+        innermost level declaring ANY of ``names`` replaces the whole parent list, in file order."""
+        for block in reversed(self.chain):
+            found = [child for child in block.children or () if child.name in names]
+            if found:
+                return found
+        return []
+
     def value(self, name: str) -> Directive | None:
         """The effective single-valued directive ``name`` (last one at the nearest level)."""
         found = self.nearest(name)
@@ -108,7 +120,9 @@ class Context:
         for block in self.chain:
             if block.name in ("main", "http"):
                 continue
-            if block.name == "server":
+            if block.name == "stream":
+                parts.append("stream")
+            elif block.name == "server":
                 names = [a for d in block.find("server_name") for a in d.args]
                 parts.append("server " + (" ".join(names) if names else f"@{block.where}"))
             else:
@@ -129,6 +143,23 @@ class NginxConfig:
         found = self.main.find("http")
         return found[0] if found else None
 
+    @property
+    def prefix(self) -> str:
+        """nginx's conf prefix: the directory of the main configuration file."""
+        return posixpath.dirname(self.files[0]) if self.files else "/etc/nginx"
+
+    def file_path(self, value: str) -> str:
+        """A file argument as nginx opens it.
+
+        ssl_certificate, ssl_certificate_key, ssl_dhparam, auth_basic_user_file, include ...
+        resolve a relative path under the conf prefix (ngx_conf_full_name with conf_prefix),
+        not the working directory: ``ssl_certificate ssl/app.crt;`` is /etc/nginx/ssl/app.crt.
+        Paths holding variables are resolved at request time and returned unchanged.
+        """
+        if not value or value.startswith("/") or "$" in value:
+            return value
+        return posixpath.join(self.prefix, value)
+
     def http_context(self) -> Context | None:
         http = self.http
         return Context((self.main, http)) if http is not None else None
@@ -139,6 +170,15 @@ class NginxConfig:
         if http is None:
             return []
         return [http.child(server) for server in http.block.find("server")]
+
+    def stream_servers(self) -> list[Context]:
+        """Every ``server`` of the stream block(s): TCP/UDP proxies that may terminate TLS
+        (ngx_stream_ssl_module takes the same ssl_* directives and ``listen ... ssl``)."""
+        return [
+            Context((self.main, stream, server))
+            for stream in self.main.find("stream")
+            for server in stream.find("server")
+        ]
 
     def walk(self) -> Iterator[Directive]:
         """Every directive of the expanded tree, depth first."""
@@ -395,7 +435,8 @@ def parse_listen(directive: Directive) -> Listen | None:
         port = int(port_text) if port_text.isdigit() else 80
     else:
         address = target
-    return Listen(address, port, "ssl" in flags, bool(flags & {"default_server", "default"}), directive)
+    default = bool(flags & {"default_server", "default"})
+    return Listen(address, port, "ssl" in flags, default, directive, quic="quic" in flags)
 
 
 def listens(server: Directive) -> list[Listen]:
@@ -411,8 +452,29 @@ def server_names(server: Directive) -> list[str]:
     return [name for d in server.find("server_name") for name in d.args]
 
 
+def flag(directive: Directive | None) -> bool | None:
+    """The value of an on/off directive: True, False, or None when unset or neither.
+
+    nginx compares on/off case-insensitively (ngx_conf_set_flag_slot uses ngx_strcasecmp),
+    so ``autoindex ON;`` lists directories exactly like ``autoindex on;``.
+    """
+    if directive is None or not directive.args:
+        return None
+    return {"on": True, "off": False}.get(directive.args[0].lower())
+
+
+# Protocol names nginx knows for ssl_protocols (a bitmask slot: matched case-insensitively).
+KNOWN_PROTOCOLS = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+_PROTOCOL_BY_LOWER = {name.lower(): name for name in KNOWN_PROTOCOLS}
+
+
+def canonical_protocol(name: str) -> str:
+    """``tlsv1.2`` -> ``TLSv1.2`` (nginx accepts any case); unknown names are returned unchanged."""
+    return _PROTOCOL_BY_LOWER.get(name.lower(), name)
+
+
 def is_tls_server(server: Directive) -> bool:
-    legacy_ssl_on = any(d.args[:1] == ("on",) for d in server.find("ssl"))
+    legacy_ssl_on = any(flag(d) for d in server.find("ssl"))
     return legacy_ssl_on or any(item.ssl for item in listens(server))
 
 
@@ -459,3 +521,44 @@ def directive_option(directive: Directive, key: str) -> str | None:
     """The value of a ``key=value`` argument (e.g. zone=name of limit_req)."""
     prefix = key + "="
     return next((arg[len(prefix) :] for arg in directive.args if arg.startswith(prefix)), None)
+
+
+# ----- access rules (ngx_http_access_module) ------------------------------------------------
+# Union, not ``X | Y``: a module-level alias is evaluated, and module_utils also load on Pythons before 3.10.
+Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]  # noqa: UP007
+WHOLE = {4: ipaddress.ip_network("0.0.0.0/0"), 6: ipaddress.ip_network("::/0")}
+
+
+def _rule_networks(directive: Directive) -> list[Network]:
+    """The networks one allow/deny covers: ``all`` is both families; unix: and unreadable
+    addresses (nginx -t refuses those) cover no IP network."""
+    target = directive.args[0] if directive.args else ""
+    if target == "all":
+        return list(WHOLE.values())
+    try:
+        return [ipaddress.ip_network(target, strict=False)]
+    except ValueError:
+        return []
+
+
+def allows_whole_family(rules: list[Directive], version: int, *, unmatched_allowed: bool) -> bool:
+    """Whether allow/deny ``rules`` (in order, first match wins) let every address of IP
+    ``version`` through.
+
+    Allows seen before the first deny of the whole family count; together (e.g.
+    0.0.0.0/1 + 128.0.0.0/1) they may cover the family. When no rule denies the whole
+    family, unmatched clients are let through by the access module itself
+    (``unmatched_allowed``, the ``satisfy all`` case), while under ``satisfy any`` an
+    unmatched client still has to pass authentication.
+    """
+    allowed: list[Network] = []
+    for directive in rules:
+        networks = [n for n in _rule_networks(directive) if n.version == version]
+        if directive.name == "deny" and WHOLE[version] in networks:
+            break
+        if directive.name == "allow":
+            allowed.extend(networks)
+    else:
+        if unmatched_allowed:
+            return True
+    return WHOLE[version] in ipaddress.collapse_addresses(allowed)

@@ -28,6 +28,8 @@ METHODS = (
     "bsd",
 )
 LOOPBACK_WORDS = ("localhost", "samehost")
+# PostgreSQL 16: lines that pull other files in where they stand.
+INCLUDE_KEYWORDS = ("include", "include_if_exists", "include_dir")
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class HbaRule:
     address: str | None
     method: str
     options: tuple[str, ...] = ()
+    file: str = ""  # an included file (PostgreSQL 16 include directives); "" for pg_hba.conf itself
 
     def text(self) -> str:
         fields = [self.type, ",".join(self.databases), ",".join(self.users)]
@@ -48,7 +51,8 @@ class HbaRule:
         return " ".join([*fields, *self.options])
 
     def evidence(self) -> str:
-        return f"pg_hba line {self.line}: {self.text()}"
+        where = f" ({self.file})" if self.file else ""
+        return f"pg_hba line {self.line}{where}: {self.text()}"
 
     @property
     def is_remote(self) -> bool:
@@ -82,13 +86,26 @@ def _looks_like_netmask(word: str) -> bool:
     return True
 
 
+def include_directive(line: str, number: int) -> tuple[str, str] | None:
+    """``include``/``include_if_exists``/``include_dir`` line -> (keyword, file or directory), else None."""
+    try:
+        fields = shlex.split(line, comments=True)
+    except ValueError as exc:
+        raise ParseError(f"pg_hba line {number}: {exc}") from exc
+    if not fields or fields[0] not in INCLUDE_KEYWORDS:
+        return None
+    if len(fields) != 2:
+        raise ParseError(f"pg_hba line {number}: {fields[0]} takes exactly one file name")
+    return fields[0], fields[1]
+
+
 def parse_hba_line(line: str, number: int) -> HbaRule | None:
     """One pg_hba.conf line -> rule (None for blanks, comments and include directives)."""
     try:
         fields = shlex.split(line, comments=True)
     except ValueError as exc:
         raise ParseError(f"pg_hba line {number}: {exc}") from exc
-    if not fields or fields[0].startswith("include"):
+    if not fields or fields[0] in INCLUDE_KEYWORDS:
         return None
     if fields[0] not in CONNECTION_TYPES:
         raise ParseError(f"pg_hba line {number}: unknown connection type {fields[0]!r}")
@@ -137,9 +154,11 @@ class HbaError:
 
     line: int
     error: str
+    file: str = ""  # an included file; "" for pg_hba.conf itself
 
     def evidence(self) -> str:
-        return f"pg_hba line {self.line}: {self.error}"
+        where = f" ({self.file})" if self.file else ""
+        return f"pg_hba line {self.line}{where}: {self.error}"
 
 
 def from_file_rules(rows: Iterable[Mapping[str, Any]]) -> list[HbaRule]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts, ProbeError
 from ansible_collections.rampart.hardening.plugins.module_utils.parsers import ParseError
-from ansible_collections.rampart.hardening.plugins.module_utils.parsers.nginx import server_names
+from ansible_collections.rampart.hardening.plugins.module_utils.parsers.nginx import flag, server_names
 from ansible_collections.rampart.hardening.plugins.module_utils.parsers.x509 import (
     CertInfo,
     dh_param_bits,
@@ -57,14 +57,14 @@ def _collect(facts: Facts) -> list[ServedCert] | None:
         for index, directive in enumerate(certs):
             if not directive.args:
                 continue
-            path = directive.args[0]
-            key = keys[index].args[0] if index < len(keys) and keys[index].args else None
+            path = info.config.file_path(directive.args[0])
+            key = info.config.file_path(keys[index].args[0]) if index < len(keys) and keys[index].args else None
             entry = served.get(path)
             if entry is None:
                 chain, problem = _load_chain(facts, path)
                 entry = served[path] = ServedCert(path, key, chain, problem=problem)
             entry.names.extend(n for n in server_names(server.block) if n not in entry.names)
-            entry.stapling = entry.stapling or (stapling is not None and stapling.args[:1] == ("on",))
+            entry.stapling = entry.stapling or bool(flag(stapling))
     return list(served.values())
 
 

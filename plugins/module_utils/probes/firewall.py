@@ -23,13 +23,33 @@ def ruleset(facts: Facts) -> Ruleset | None:
     return facts.cached("nft", probe)
 
 
+# Families whose input hook sees the IP packets addressed to the host's sockets. A bridge table's
+# input hook sees bridged frames, an arp table's ARP only: neither filters a TCP connection.
+IP_FAMILIES = ("ip", "ip6", "inet")
+
+
 def input_chains(rules: Ruleset, family: str | None = None) -> list[Chain]:
-    chains = rules.base_chains("input")
+    """Base chains on the IP input hook (ip, ip6 and inet tables), optionally of one family."""
+    chains = [c for c in rules.base_chains("input") if c.family in IP_FAMILIES]
     return [c for c in chains if family is None or c.family == family]
 
 
-def blocks_by_default(rules: Ruleset, chain: Chain) -> bool:
-    """Policy drop, or an unconditional drop/reject as the chain's last word."""
+def accept_all_rule(rules: Ruleset, chain: Chain, family: str | None = None) -> Rule | None:
+    """The first rule (jumps followed) accepting every packet (of ``family``) before a catch-all drop:
+    ``meta nfproto ipv6 accept``, ``ip saddr 0.0.0.0/0 accept``, ``jump trusted`` to a bare accept."""
+    for rule in rules.reachable_rules(chain):
+        if rule.unconditional and rule.sure_drop:
+            return None  # nothing after a catch-all drop is reached
+        if rule.accepts_everything(family):
+            return rule
+    return None
+
+
+def blocks_by_default(rules: Ruleset, chain: Chain, family: str | None = None) -> bool:
+    """Policy drop, or an unconditional drop/reject as the chain's last word, and no rule before it
+    that accepts every packet (of ``family``, "ipv4"/"ipv6"; None: of either)."""
+    if accept_all_rule(rules, chain, family) is not None:
+        return False
     if chain.policy == "drop":
         return True
     flat = chain.rules
@@ -57,8 +77,8 @@ def port_exposure(rules: Ruleset, port: int, proto: str = "tcp") -> list[Rule]:
                 exposing.append(rule)
                 verdict = "accept"
                 break
-            if rule.verdict in ("drop", "reject") and not rule.source_restricted and not rule.rate_limited:
-                verdict = "drop"
+            if rule.sure_drop and not rule.source_restricted:
+                verdict = "drop"  # a drop with a condition we do not model (meta nfproto ipv6) may let it by
                 break
         if verdict is None and not blocks_by_default(rules, chain):
             exposing.append(Rule(chain.family, chain.table, chain.name, f"{chain.label}: accepted by policy", "accept"))

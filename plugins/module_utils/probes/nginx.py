@@ -32,8 +32,12 @@ DEFAULT_PROTOCOLS_OLD = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")  # before 1.2
 DEFAULT_PROTOCOLS_NEW = ("TLSv1.2", "TLSv1.3")
 DEFAULT_CIPHERS = "HIGH:!aNULL:!MD5"
 # Location paths that are administration or login entry points.
-ADMIN_PATH = re.compile(r"(^|/)(admin|administrator|wp-admin|manage|management|dashboard|internal)(/|$|\b)", re.I)
-AUTH_PATH = re.compile(r"(^|/)(login|signin|sign-in|auth|oauth|token|session|wp-login\.php|password)(/|$|\b)", re.I)
+# A name starts after '/', or after '(' '|' ':' inside a regex location ("~ ^/(admin|manage)/",
+# "~ ^/(?:wp-admin)/"): the path of a regex location is the regex itself.
+ADMIN_PATH = re.compile(r"(^|[/(|:])(admin|administrator|wp-admin|manage|management|dashboard|internal)(/|$|\b)", re.I)
+AUTH_PATH = re.compile(
+    r"(^|[/(|:])(login|signin|sign-in|auth|oauth|token|session|wp-login\.php|password)(/|$|\b)", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -167,16 +171,29 @@ def default_protocols(info: NginxFacts) -> tuple[str, ...]:
 
 
 def tls_servers(info: NginxFacts) -> list[Context]:
-    return [s for s in info.config.servers() if nginx_parser.is_tls_server(s.block)]
+    """http servers with a TLS listen, then stream servers terminating TLS (same ssl_* rules)."""
+    servers = [*info.config.servers(), *info.config.stream_servers()]
+    return [s for s in servers if nginx_parser.is_tls_server(s.block)]
+
+
+REFUSING_CODES = frozenset({"444", "421", "403", "400", "404"})
+
+
+def refuses(server: Context, *, tls: bool) -> bool:
+    """Whether ``server`` refuses every request on a TLS (``tls``) or plain listen.
+
+    ``ssl_reject_handshake on`` (any case: an nginx flag) refuses TLS handshakes only; on a
+    plain-HTTP listen there is no handshake, so only a server-level ``return 444/421/4xx`` refuses.
+    """
+    if tls and nginx_parser.flag(server.value("ssl_reject_handshake")):
+        return True
+    returns = server.block.find("return")
+    return bool(returns) and returns[0].args[:1] != () and returns[0].args[0] in REFUSING_CODES
 
 
 def rejects_everything(server: Context) -> bool:
     """A catch-all server that refuses (return 444/421/4xx, or ssl_reject_handshake on)."""
-    reject = server.value("ssl_reject_handshake")
-    if reject is not None and reject.args[:1] == ("on",):
-        return True
-    returns = server.block.find("return")
-    return bool(returns) and returns[0].args[:1] in (("444",), ("421",), ("403",), ("400",), ("404",))
+    return refuses(server, tls=True)
 
 
 def redirects_to_https(context: Context) -> bool:

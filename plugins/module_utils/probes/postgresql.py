@@ -12,6 +12,7 @@ restart (``pending_restart``) is judged at its value on disk, what the next rest
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import posixpath
 import re
@@ -25,6 +26,7 @@ from ansible_collections.rampart.hardening.plugins.module_utils.parsers.pg_hba i
     HbaError,
     HbaRule,
     file_rules_and_errors,
+    include_directive,
     parse_hba_line,
 )
 from ansible_collections.rampart.hardening.plugins.module_utils.probes import first_line
@@ -210,6 +212,7 @@ DISK_DEFAULTS = {
 }
 CONF_LINE = re.compile(r"^\s*(?P<name>[A-Za-z_][\w.]*)\s*=?\s*(?P<value>'(?:[^'\\]|\\.|'')*'|[^#\s]+)?")
 MAX_CONF_FILES = 50
+MAX_HBA_DEPTH = 10  # PostgreSQL's CONF_FILE_MAX_DEPTH
 
 
 def _conf_value(raw: str | None) -> str:
@@ -252,16 +255,66 @@ def _hba_from_disk(facts: Facts, path: str) -> tuple[list[HbaRule], list[HbaErro
     text = facts.read_text(path)
     if text is None:
         return [], [HbaError(0, f"{path} is missing")]
-    rules, errors = [], []
+    rules: list[HbaRule] = []
+    errors: list[HbaError] = []
+    _hba_lines(facts, text, (path,), rules, errors)
+    return rules, errors
+
+
+def _hba_lines(facts: Facts, text: str, chain: tuple[str, ...], rules: list[HbaRule], errors: list[HbaError]) -> None:
+    """The rules of one pg_hba file, included files expanded where their directive stands.
+
+    PostgreSQL 16 semantics: relative names are relative to the including file's directory;
+    include_dir takes the *.conf files (not dot files) in name order; a missing ``include``
+    file (or directory) is an error, a missing ``include_if_exists`` one is skipped.
+    """
+    path = chain[-1]
+    label = "" if len(chain) == 1 else path  # rules of pg_hba.conf itself keep their plain evidence
     for number, line in enumerate(text.splitlines(), 1):
         try:
-            rule = parse_hba_line(line, number)
+            include = include_directive(line, number)
+            rule = None if include else parse_hba_line(line, number)
         except ParseError as exc:
-            errors.append(HbaError(number, str(exc).split(": ", 1)[-1]))
+            errors.append(HbaError(number, str(exc).split(": ", 1)[-1], label))
             continue
         if rule is not None:
-            rules.append(rule)
-    return rules, errors
+            rules.append(dataclasses.replace(rule, file=label) if label else rule)
+        elif include is not None:
+            _hba_include(facts, include, chain, number, rules=rules, errors=errors)
+
+
+def _hba_include(
+    facts: Facts,
+    include: tuple[str, str],
+    chain: tuple[str, ...],
+    number: int,
+    *,
+    rules: list[HbaRule],
+    errors: list[HbaError],
+) -> None:
+    keyword, name = include
+    label = "" if len(chain) == 1 else chain[-1]
+    target = name if name.startswith("/") else posixpath.join(posixpath.dirname(chain[-1]), name)
+    if len(chain) > MAX_HBA_DEPTH:
+        errors.append(HbaError(number, f"{keyword} {name}: nested too deep (a loop?)", label))
+        return
+    if keyword == "include_dir":
+        if facts.stat(target) is None:
+            errors.append(HbaError(number, f"could not open directory {target}", label))
+            return
+        paths = [p for p in facts.glob(f"{target}/*.conf") if not posixpath.basename(p).startswith(".")]
+    else:
+        paths = [target]
+    for included in paths:
+        if included in chain:
+            errors.append(HbaError(number, f"{keyword} {name}: includes itself", label))
+            continue
+        text = facts.read_text(included)
+        if text is None:
+            if keyword != "include_if_exists":
+                errors.append(HbaError(number, f"could not open file {included}", label))
+            continue
+        _hba_lines(facts, text, (*chain, included), rules, errors)
 
 
 def from_disk(facts: Facts, reason: str) -> PgFacts | None:

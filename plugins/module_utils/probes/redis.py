@@ -15,6 +15,7 @@ from ansible_collections.rampart.hardening.plugins.module_utils.parsers import P
 from ansible_collections.rampart.hardening.plugins.module_utils.parsers.redis import (
     AclUser,
     RedisConfig,
+    RedisDirective,
     parse_acl_line,
     parse_acl_list,
     parse_redis_conf,
@@ -22,7 +23,8 @@ from ansible_collections.rampart.hardening.plugins.module_utils.parsers.redis im
 from ansible_collections.rampart.hardening.plugins.module_utils.probes import MISSING, intent
 
 DEFAULT_CONFIG = "/etc/redis/redis.conf"
-MAX_INCLUDES = 8
+MAX_INCLUDES = 64  # files in all
+MAX_INCLUDE_DEPTH = 8
 
 
 @dataclass
@@ -52,18 +54,43 @@ class RedisFacts:
 
 
 def _read_config(facts: Facts, path: str) -> tuple[RedisConfig, list[str]]:
+    """redis.conf with every include expanded where it stands (the last processed line wins)."""
     text = facts.read_text(path)
     if text is None:
         raise ProbeError(f"redis is installed but {path} does not exist")
-    config = _parse(text, path)
-    files = [path]
-    for include in config.all("include")[:MAX_INCLUDES]:
-        extra_path = include.args[0] if include.args else ""
-        extra = facts.read_text(extra_path)
-        if extra is not None:
-            config.directives.extend(_parse(extra, extra_path).directives)
-            files.append(extra_path)
-    return config, files
+    files: list[str] = []
+    directives = _expanded(facts, _parse(text, path), files, (path,))
+    return RedisConfig(directives, path), files
+
+
+def _expanded(facts: Facts, config: RedisConfig, files: list[str], chain: tuple[str, ...]) -> list[RedisDirective]:
+    """The directives of ``config`` with each ``include`` replaced by the included files' directives.
+
+    Redis 7 semantics: includes nest; a path with wildcards includes the matching files in
+    alphabetical order and matching nothing is no error; a plain path that cannot be read stops
+    redis-server from starting, so the audit cannot say what it would load (ProbeError).
+    """
+    files.append(config.path)
+    out: list[RedisDirective] = []
+    for directive in config.directives:
+        if directive.name != "include":
+            out.append(directive)
+            continue
+        pattern = directive.args[0] if directive.args else ""
+        where = f"{config.path}:{directive.line}"
+        if len(chain) > MAX_INCLUDE_DEPTH:
+            raise ProbeError(f"{where}: includes nested deeper than {MAX_INCLUDE_DEPTH} (a loop?)")
+        paths = facts.glob(pattern) if any(c in pattern for c in "*?[") else [pattern]
+        for included in paths:
+            if included in chain:
+                raise ProbeError(f"{where}: include loop through {included}")
+            text = facts.read_text(included)
+            if text is None:
+                raise ProbeError(f"{where}: included file {included or '(none)'} cannot be read")
+            out += _expanded(facts, _parse(text, included), files, (*chain, included))
+        if len(files) > MAX_INCLUDES:
+            raise ProbeError(f"{where}: more than {MAX_INCLUDES} included files")
+    return out
 
 
 def _parse(text: str, path: str) -> RedisConfig:
@@ -83,14 +110,15 @@ def _users(facts: Facts, config: RedisConfig) -> tuple[list[AclUser], str]:
             users, source = parse_acl_list(text, aclfile), aclfile
         else:
             lines = config.all("user")
-            users = [parse_acl_line(d.text(), f"{config.path}:{d.line}") for d in lines]
+            users = [parse_acl_line(d.text(), f"{d.path or config.path}:{d.line}") for d in lines]
             source = config.path
     except ParseError as exc:
         raise ProbeError(f"cannot parse redis ACL users: {exc}") from exc
     if not any(u.name == "default" for u in users):
-        # Redis creates "default" implicitly: on, all commands, protected by requirepass if set.
+        # Redis creates "default" implicitly: on nopass ~* &* +@all. requirepass protects it only
+        # without an aclfile: loading one "will cause requirepass to be ignored" (redis.conf).
         default = AclUser("default", enabled=True, nopass=True, key_patterns=["~*"], all_commands=True)
-        requirepass = config.get("requirepass")
+        requirepass = None if aclfile else config.get("requirepass")
         if requirepass:
             default.nopass, default.passwords = False, [">" + requirepass]
         users.insert(0, default)

@@ -179,3 +179,55 @@ def test_client_only_host_is_not_applicable(make_facts):
     facts = make_facts(commands=lab_commands(psql=SERVER_DOWN), files={"/usr/bin/psql": ("#!/bin/sh\n", 0o755)})
     for check_id in ("PG-01", "PG-05", "PG-10"):
         assert_status(run(check_id, facts), Status.NOT_APPLICABLE)
+
+
+# ----- pg_hba.conf include directives (PostgreSQL 16) read from disk -------------------------------
+# "include", "include_if_exists" and "include_dir" are processed as if the included lines stood
+# there; relative names are relative to the including file's directory; include_dir takes the
+# *.conf files in C-locale name order (not names starting with "."); a missing "include" file
+# is an error (the server refuses pg_hba.conf), a missing "include_if_exists" one is skipped.
+HBA_D = "/etc/postgresql/15/main/pg_hba.d"
+
+
+def test_server_down_hba_include_dir_is_judged(make_facts):
+    hba = "local all postgres peer\ninclude_dir pg_hba.d\n"
+    extra = {f"{HBA_D}/50-app.conf": "host all all 0.0.0.0/0 trust\n", f"{HBA_D}/10-ok.conf": "local all all peer\n"}
+    result = run("PG-02", down_facts(make_facts, "listen_addresses = 'localhost'\n", hba, extra))
+    assert_status(result, Status.FAIL)
+    assert "trust" in result.message
+    assert "50-app.conf" in result.message
+
+
+@pytest.mark.parametrize(
+    "directive",
+    ["include 'pg_hba.d/remote.conf'", f"include {HBA_D}/remote.conf", "include_if_exists pg_hba.d/remote.conf"],
+)
+def test_server_down_hba_include_file_is_judged(make_facts, directive):
+    hba = f"local all postgres peer\n{directive}\n"
+    extra = {f"{HBA_D}/remote.conf": "hostnossl all all 10.0.0.0/8 scram-sha-256\n"}
+    facts = down_facts(make_facts, "listen_addresses = 'localhost'\nssl = on\n", hba, extra)
+    assert_status(run("PG-04", facts), Status.FAIL)
+
+
+def test_server_down_hba_include_dir_ignores_other_files(make_facts):
+    hba = "local all postgres peer\ninclude_dir pg_hba.d\n"
+    extra = {f"{HBA_D}/README": "host all all 0.0.0.0/0 trust\n", f"{HBA_D}/.hidden.conf": "host all all ::/0 trust\n"}
+    facts = down_facts(make_facts, "listen_addresses = 'localhost'\n", hba, extra)
+    assert_status(run("PG-02", facts), Status.PASS)
+    assert_status(run("PG-10", facts), Status.PASS)
+
+
+def test_server_down_missing_hba_include_is_refused(make_facts):
+    hba = "local all postgres peer\ninclude pg_hba.d/gone.conf\ninclude_if_exists pg_hba.d/optional.conf\n"
+    facts = down_facts(make_facts, "listen_addresses = 'localhost'\n", hba)
+    result = run("PG-10", facts)
+    assert_status(result, Status.FAIL)
+    assert "gone.conf" in result.message
+    assert "optional.conf" not in result.message
+
+
+def test_server_down_hba_include_loop_is_refused_not_a_hang(make_facts):
+    hba = "local all postgres peer\ninclude pg_hba.conf\n"
+    facts = down_facts(make_facts, "listen_addresses = 'localhost'\n", hba)
+    assert_status(run("PG-10", facts), Status.FAIL)
+    assert_status(run("PG-02", facts), Status.PASS)
