@@ -35,7 +35,12 @@ CAB_BR = "CA/Browser Forum Baseline Requirements 6.3.2 / 6.1.5"
 CERTBOT = "https://eff-certbot.readthedocs.io/en/stable/using.html#renewing-certificates"
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 STRONG_CURVES = ("secp256r1", "secp384r1", "prime256v1")
-STRONG_HASHES = ("sha256", "sha384", "sha512")
+CA_CURVES = (*STRONG_CURVES, "secp521r1")
+CURVE_LABELS = {"secp256r1": "P-256", "prime256v1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
+# Ed448 (224-bit security) is at least as strong as Ed25519; both hash inside the signature.
+EDDSA = ("Ed25519", "Ed448")
+MIN_RSA_BITS = 2048
+STRONG_HASHES = ("sha256", "sha384", "sha512", "sha3-256", "sha3-384", "sha3-512")
 MAX_LIFETIME_DAYS = 398
 
 
@@ -202,20 +207,40 @@ def crt_chain(facts: Facts) -> Result:
     return _with_certs(facts, _chain_and_names, "chains verify and SANs cover all names")
 
 
+def _key_problem(cert: CertInfo, strong_curves: tuple[str, ...]) -> str | None:
+    """Why the certificate's public key is weak, or None."""
+    if cert.key_type == "RSA" and cert.key_size < MIN_RSA_BITS:
+        return f"RSA {cert.key_size} bits < {MIN_RSA_BITS}"
+    if cert.key_type == "EC" and (cert.curve or "") not in strong_curves:
+        allowed = "/".join(dict.fromkeys(CURVE_LABELS[c] for c in strong_curves))
+        return f"EC curve {cert.curve} is not {allowed}"
+    if cert.key_type not in ("RSA", "EC", *EDDSA):
+        return f"key type {cert.key_type}"
+    return None
+
+
+def _signature_problem(cert: CertInfo) -> str | None:
+    """Why the signature on the certificate is forgeable, or None (EdDSA hashes internally)."""
+    if cert.signature_hash is not None and cert.signature_hash not in STRONG_HASHES:
+        return f"signed with {cert.signature_hash}"
+    return None
+
+
 def _strength(_facts: Facts, cert: ServedCert) -> tuple[list[str], list[str], list[str]]:
     leaf = cert.leaf
-    problems = []
-    if leaf.key_type == "RSA" and leaf.key_size < 2048:
-        problems.append(f"{cert.path}: RSA {leaf.key_size} bits < 2048")
-    elif leaf.key_type == "EC" and (leaf.curve or "") not in STRONG_CURVES:
-        problems.append(f"{cert.path}: EC curve {leaf.curve} is not P-256/P-384")
-    elif leaf.key_type not in ("RSA", "EC", "Ed25519"):
-        problems.append(f"{cert.path}: key type {leaf.key_type}")
-    if leaf.signature_hash is not None and leaf.signature_hash not in STRONG_HASHES:
-        problems.append(f"{cert.path}: signed with {leaf.signature_hash}")
+    problems = [f"{cert.path}: {p}" for p in (_key_problem(leaf, STRONG_CURVES), _signature_problem(leaf)) if p]
     if leaf.lifetime_days > MAX_LIFETIME_DAYS + 1:
         problems.append(f"{cert.path}: lifetime {leaf.lifetime_days:.0f} days > {MAX_LIFETIME_DAYS}")
-    return problems, [], [f"{cert.path}: {leaf.summary()}, {leaf.signature_hash}, {leaf.lifetime_days:.0f} days"]
+    # The leaf is only as strong as every link above it: a factorable intermediate key, or a
+    # SHA-1/MD5 signature on the intermediate, lets an attacker issue certificates for any name.
+    # A self-signed root is a trust anchor whose self-signature nobody verifies, so only its
+    # key counts. CAs may use P-521 (CA/B BR 6.1.5), which the leaf rule does not allow.
+    for ca in cert.chain[1:]:
+        found = [_key_problem(ca, CA_CURVES), None if ca.self_signed else _signature_problem(ca)]
+        problems += [f"{cert.path}: chain certificate {ca.subject}: {p}" for p in found if p]
+    seen = [f"{cert.path}: {leaf.summary()}, {leaf.signature_hash}, {leaf.lifetime_days:.0f} days"]
+    seen += [f"{cert.path}: chain {ca.summary()}, {ca.signature_hash}" for ca in cert.chain[1:]]
+    return problems, [], seen
 
 
 @check(
@@ -232,9 +257,11 @@ def _strength(_facts: Facts, cert: ServedCert) -> tuple[list[str], list[str], li
     fix_tag="acme",
 )
 def crt_strength(facts: Facts) -> Result:
-    """Inspects: Key type/size/curve, signature hash and lifetime of each served leaf.
+    """Inspects: Key type/size/curve, signature hash and lifetime of each served leaf; key and signature hash of
+    every CA certificate served with it (a self-signed root: its key only).
 
-    pass: RSA ≥ 2048 or P-256/P-384 (or Ed25519), SHA-256+, ≤ 398 days; fail otherwise.
+    pass: RSA ≥ 2048 or P-256/P-384 (or Ed25519/Ed448), SHA-256+, ≤ 398 days, and every chain certificate RSA ≥
+    2048 or P-256/P-384/P-521 signed with SHA-256+; fail otherwise.
     """
     return _with_certs(facts, _strength, "keys, signatures and lifetimes are strong")
 

@@ -15,7 +15,12 @@ from ansible_collections.rampart.hardening.plugins.module_utils.checks.common im
 from ansible_collections.rampart.hardening.plugins.module_utils.exposure import accept_declared
 from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts
 from ansible_collections.rampart.hardening.plugins.module_utils.model import Result, not_applicable
-from ansible_collections.rampart.hardening.plugins.module_utils.parsers.nginx import Context, Directive, is_tls_server
+from ansible_collections.rampart.hardening.plugins.module_utils.parsers.nginx import (
+    Context,
+    Directive,
+    is_tls_server,
+    location_ifs,
+)
 from ansible_collections.rampart.hardening.plugins.module_utils.probes import intent
 from ansible_collections.rampart.hardening.plugins.module_utils.probes.nginx import (
     nginx,
@@ -54,7 +59,9 @@ def _contexts(facts: Facts, tls_only: bool) -> list[Context] | None:
     if info is None:
         return None
     servers = [s for s in public_servers(info) if is_tls_server(s.block) or not tls_only]
-    return [context for server in servers for context in serving_contexts(server)]
+    contexts = [context for server in servers for context in serving_contexts(server)]
+    # A location's ``if`` that serves (does not just return) is judged with its own header set.
+    return [*contexts, *(i for c in contexts for i in location_ifs(c) if not i.block.find("return"))]
 
 
 def _evaluate(facts: Facts, tls_only: bool, ok: str, judge_one: Callable[[Context], list[Finding]]) -> Result:
@@ -79,12 +86,37 @@ def _always_note(directive: Directive) -> list[Finding]:
     return [(False, f"{directive.evidence()} lacks 'always' (not sent on 4xx/5xx)")]
 
 
+def sent_headers(context: Context, name: str) -> list[Directive]:
+    """Every non-empty ``add_header name`` in effect at ``context``, in the order nginx sends them."""
+    return [d for d in context.nearest("add_header") if d.args and d.args[0].lower() == name and header_value(d) != ""]
+
+
+def hsts_max_age(value: str) -> int | None:
+    """max-age of a Strict-Transport-Security value as a browser reads it, None when it ignores the field.
+
+    RFC 6797 6.1: directive names are case-insensitive (``Max-Age``), a value may be a
+    quoted-string (``max-age="63072000"``), spaces may surround ``=``, and a field with a
+    directive twice (or without a numeric max-age) does not conform and is ignored (8.1).
+    """
+    ages = []
+    for part in value.split(";"):
+        name, _sep, raw = part.partition("=")
+        if name.strip().lower() == "max-age":
+            ages.append(raw.strip().removeprefix('"').removesuffix('"'))
+    if len(ages) != 1 or not ages[0].isdigit():
+        return None
+    return int(ages[0])
+
+
 def _hsts(context: Context) -> list[Finding]:
-    directive = effective_headers(context).get("strict-transport-security")
-    if directive is None:
+    fields = sent_headers(context, "strict-transport-security")
+    if not fields:
         return [(True, "no Strict-Transport-Security")]
-    match = re.search(r"max-age=(\d+)", header_value(directive))
-    age = int(match.group(1)) if match else 0
+    # RFC 6797 8.1: with several STS header fields a browser processes only the first one.
+    directive = fields[0]
+    age = hsts_max_age(header_value(directive))
+    if age is None:
+        return [(True, f"{directive.evidence()}: no single numeric max-age, browsers ignore it")]
     if age < HSTS_MINIMUM:
         return [(True, f"HSTS max-age {age} < {HSTS_MINIMUM} ({directive.where})")]
     findings = _always_note(directive)
@@ -111,7 +143,8 @@ def hdr_hsts(facts: Facts) -> Result:
     replaces the inherited set).
 
     pass: Strict-Transport-Security max-age ≥ 63072000 with `always`; partial: max-age ≥ 15768000 or no
-    `always`; fail: missing or max-age < 15768000.
+    `always`; fail: missing, max-age < 15768000 or not readable by browsers. With several STS headers the first
+    one counts (RFC 6797 8.1); directive names are case-insensitive and values may be quoted.
     """
     result = _evaluate(facts, True, f"HSTS max-age ≥ {HSTS_GOOD} with always everywhere", _hsts)
     return accept_declared(intent(facts, "nginx"), "HDR-01", result)  # rampart_nginx_accepted_exceptions
@@ -149,15 +182,40 @@ def hdr_nosniff(facts: Facts) -> Result:
     return _evaluate(facts, False, "nosniff everywhere", judge_one)
 
 
+def frame_ancestors(policy: str) -> list[str] | None:
+    """Source list of a CSP's frame-ancestors directive, None when the policy has none.
+
+    CSP3 parsing: directives split on ``;``, names compared case-insensitively
+    (``FRAME-ANCESTORS``), and only the first occurrence of a directive counts.
+    """
+    for part in policy.split(";"):
+        tokens = part.split()
+        if tokens and tokens[0].lower() == "frame-ancestors":
+            return tokens[1:]
+    return None
+
+
+def _any_site(source: str) -> bool:
+    """Whether one frame-ancestors source matches every site: ``*``, a bare scheme (``https:``)
+    or a wildcard host (``https://*``). ``*.example.test`` only covers subdomains."""
+    lowered = source.lower()
+    if lowered == "*" or re.fullmatch(r"[a-z][a-z0-9+.-]*:", lowered):
+        return True
+    host = lowered.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+    return host == "*"
+
+
 def _framing(context: Context) -> list[Finding]:
     headers = effective_headers(context)
-    csp = headers.get("content-security-policy")
-    if csp is not None and "frame-ancestors" in header_value(csp):
-        return _always_note(csp)
+    # Every CSP header is enforced (the strictest wins), so one restrictive frame-ancestors suffices.
+    for csp in sent_headers(context, "content-security-policy"):
+        sources = frame_ancestors(header_value(csp))
+        if sources is not None and not any(_any_site(source) for source in sources):
+            return _always_note(csp)
     xfo = headers.get("x-frame-options")
     if xfo is not None and header_value(xfo).upper() in ("DENY", "SAMEORIGIN"):
         return _always_note(xfo)
-    return [(True, "neither X-Frame-Options DENY/SAMEORIGIN nor CSP frame-ancestors")]
+    return [(True, "neither X-Frame-Options DENY/SAMEORIGIN nor a CSP frame-ancestors that lists the allowed sites")]
 
 
 @check(
@@ -174,7 +232,8 @@ def _framing(context: Context) -> list[Finding]:
 def hdr_framing(facts: Facts) -> Result:
     """Inspects: Effective add_header set of every serving location.
 
-    pass: X-Frame-Options DENY/SAMEORIGIN or a CSP with frame-ancestors; partial: without always; fail: neither.
+    pass: X-Frame-Options DENY/SAMEORIGIN or a CSP frame-ancestors naming the allowed sites; partial: without
+    always; fail: neither (a frame-ancestors of `*`, a bare scheme or `https://*` allows every site).
     """
     return _evaluate(facts, False, "framing denied everywhere", _framing)
 

@@ -25,6 +25,7 @@ from ansible_collections.rampart.hardening.plugins.module_utils.parsers.nginx im
     canonical_protocol,
     flag,
     listens,
+    location_ifs,
     locations,
 )
 from ansible_collections.rampart.hardening.plugins.module_utils.probes import intent
@@ -592,7 +593,9 @@ def tls_upstreams(facts: Facts) -> Result:
         return not_applicable("nginx is not installed")
     problems, minor, seen = [], [], []
     for server in info.config.servers():
-        for context in [server, *locations(server)]:
+        # proxy_pass & co. are valid in "if in location" too: a matching if proxies there.
+        places = [server, *(c for loc in locations(server) for c in (loc, *location_ifs(loc)))]
+        for context in places:
             for directive in [d for d in context.block.children or () if d.name in UPSTREAM_PASSES]:
                 if not directive.args:
                     continue

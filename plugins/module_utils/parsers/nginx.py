@@ -436,7 +436,22 @@ def parse_listen(directive: Directive) -> Listen | None:
     else:
         address = target
     default = bool(flags & {"default_server", "default"})
-    return Listen(address, port, "ssl" in flags, default, directive, quic="quic" in flags)
+    return Listen(_canonical_address(address), port, "ssl" in flags, default, directive, quic="quic" in flags)
+
+
+def _canonical_address(address: str) -> str:
+    """One spelling per socket address: nginx binds ``listen 80``, ``*:80`` and ``0.0.0.0:80``
+    to the same INADDR_ANY socket, and ``[::]``, ``[::0]`` or ``[0:0:0:0:0:0:0:0]`` to the same
+    in6addr_any one (ngx_parse_url reads them into one sockaddr), so they share a default server.
+    IPv6 literals are compressed; host names are left as written."""
+    if address == "0.0.0.0":
+        return "*"
+    if address.startswith("[") and address.endswith("]"):
+        try:
+            return f"[{ipaddress.IPv6Address(address[1:-1]).compressed}]"
+        except ValueError:
+            return address
+    return address
 
 
 def listens(server: Directive) -> list[Listen]:
@@ -486,6 +501,20 @@ def locations(context: Context) -> list[Context]:
         found.append(inner)
         found.extend(locations(inner))
     return found
+
+
+def location_ifs(context: Context) -> list[Context]:
+    """The ``if`` blocks directly inside a location.
+
+    When its condition holds, nginx serves the request with the ``if`` block's own location
+    configuration (ngx_http_rewrite_module "if" creates one, merged from the location): an
+    ``add_header`` there replaces every header inherited from the location, and a
+    ``proxy_pass`` there sends the request elsewhere. ``if`` inside a server cannot hold
+    either (nginx -t: "not allowed here"), and ``if`` blocks do not nest.
+    """
+    if context.location is None or context.block.name != "location":
+        return []
+    return [context.child(block) for block in context.block.find("if")]
 
 
 TIME_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "M": 2592000, "y": 31536000}
