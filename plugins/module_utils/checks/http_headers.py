@@ -278,18 +278,52 @@ def hdr_csp(facts: Facts) -> Result:
 COOKIE_FLAGS = ("secure", "httponly", "samesite")
 
 
+PROTECTIVE_SAMESITE = ("lax", "strict")
+
+
+def cookie_attributes(value: str) -> dict[str, str]:
+    """Set-Cookie attributes after the name=value pair: {lower-cased name: lower-cased value}.
+
+    RFC 6265 5.2: attributes follow the first ``;`` and their names are case-insensitive, so
+    ``Path=/secure-area`` or a cookie called ``httponly_secure`` carries none of the flags.
+    """
+    attributes = {}
+    for part in value.split(";")[1:]:
+        name, _sep, raw = part.partition("=")
+        attributes[name.strip().lower()] = raw.strip().lower()
+    return attributes
+
+
+def _missing_cookie_flags(attributes: dict[str, str]) -> list[str]:
+    missing = [name for name in ("secure", "httponly") if name not in attributes]
+    # SameSite=None explicitly opts out of the cross-site protection.
+    if attributes.get("samesite") not in PROTECTIVE_SAMESITE:
+        missing.append("samesite")
+    return missing
+
+
+def _proxy_cookie_findings(context: Context) -> list[Finding]:
+    """proxy_cookie_flags words are exact: ``nosecure``, ``nohttponly`` and ``nosamesite`` REMOVE
+    the flag the backend set, and ``samesite=none`` sets the opt-out."""
+    words = {a.lower() for d in context.nearest("proxy_cookie_flags") for a in d.args[1:]}
+    stripped = sorted(words & {"nosecure", "nohttponly", "nosamesite", "samesite=none"})
+    if stripped:
+        return [(True, f"proxy_cookie_flags {' '.join(stripped)} strips the backend's cookie protection")]
+    missing = [name for name in ("secure", "httponly") if name not in words]
+    missing += [] if words & {f"samesite={v}" for v in PROTECTIVE_SAMESITE} else ["samesite"]
+    if missing:
+        return [(False, f"proxied cookies not forced to {', '.join(missing)} (backend must set them)")]
+    return []
+
+
 def _cookie_flags(context: Context) -> list[Finding]:
     findings: list[Finding] = []
     cookie = effective_headers(context).get("set-cookie")
     if cookie is not None:
-        value = header_value(cookie).lower()
-        missing = [flag for flag in COOKIE_FLAGS if flag not in value]
+        missing = _missing_cookie_flags(cookie_attributes(header_value(cookie)))
         findings += [(True, f"{cookie.evidence()} lacks {', '.join(missing)}")] if missing else []
     if context.block.find("proxy_pass"):
-        flags = " ".join(a for d in context.nearest("proxy_cookie_flags") for a in d.args[1:]).lower()
-        missing = [flag for flag in COOKIE_FLAGS if flag not in flags]
-        if missing:
-            findings.append((False, f"proxied cookies not forced to {', '.join(missing)} (backend must set them)"))
+        findings += _proxy_cookie_findings(context)
     return findings
 
 
@@ -309,8 +343,10 @@ def _cookie_flags(context: Context) -> list[Finding]:
 def hdr_cookies(facts: Facts) -> Result:
     """Inspects: proxy_cookie_flags of proxied locations; any `add_header Set-Cookie`.
 
-    pass: secure, httponly and samesite enforced; partial: proxied cookies not forced (the backend must set
-    them, checked live); fail: Set-Cookie added by nginx without the flags; n/a: nothing proxied.
+    pass: secure, httponly and samesite=lax/strict enforced; partial: proxied cookies not forced (the backend
+    must set them, checked live); fail: Set-Cookie added by nginx without the flags (attributes, not words in
+    the value; SameSite=None counts as missing), or proxy_cookie_flags that strip them (nosecure, nohttponly,
+    nosamesite, samesite=none); n/a: nothing proxied.
     """
     contexts = _contexts(facts, False)
     if contexts is not None and not any(

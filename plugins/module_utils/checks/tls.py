@@ -568,6 +568,10 @@ def _judge_upstream(config: NginxConfig, context: Context, directive: Directive)
     return None, f"{url}: DNS name, cannot tell whether it stays on a private network"
 
 
+def _limit_excepts(location: Context) -> list[Context]:
+    return [location.child(block) for block in location.block.find("limit_except")]
+
+
 @check(
     id="TLS-10",
     title="Upstreams are loopback/private, or HTTPS with proxy_ssl_verify on",
@@ -583,7 +587,7 @@ def _judge_upstream(config: NginxConfig, context: Context, directive: Directive)
 )
 def tls_upstreams(facts: Facts) -> Result:
     """Inspects: Every proxy_pass/grpc_pass/uwsgi_pass/fastcgi_pass/scgi_pass target (upstream blocks resolved)
-    and the module's own *_ssl_verify.
+    in servers, locations and their if and limit_except blocks, and the module's own *_ssl_verify.
 
     pass: loopback/private/unix targets, or https with proxy_ssl_verify on; partial: DNS names or runtime
     variables that cannot be verified; fail: public address without verified TLS; n/a: no upstream.
@@ -593,8 +597,9 @@ def tls_upstreams(facts: Facts) -> Result:
         return not_applicable("nginx is not installed")
     problems, minor, seen = [], [], []
     for server in info.config.servers():
-        # proxy_pass & co. are valid in "if in location" too: a matching if proxies there.
-        places = [server, *(c for loc in locations(server) for c in (loc, *location_ifs(loc)))]
+        # proxy_pass & co. are valid in "if in location" and in "limit_except" too: a matching
+        # if, or a request whose method the limit_except does not list, is proxied from there.
+        places = [server, *(c for loc in locations(server) for c in (loc, *location_ifs(loc), *_limit_excepts(loc)))]
         for context in places:
             for directive in [d for d in context.block.children or () if d.name in UPSTREAM_PASSES]:
                 if not directive.args:

@@ -301,3 +301,64 @@ def test_csp_without_frame_ancestors_value_is_not_a_framing_policy(make_facts):
         "add_header Content-Security-Policy \"default-src 'self' https://frame-ancestors.example.test\" always;",
     )(replace(XFO_LINE, "")(HARDENED))
     assert_status(run("HDR-03", nginx_facts(make_facts, text=text)), Status.FAIL)
+
+
+# ----- HDR-05: cookie attributes, not substrings ---------------------------------------------
+COOKIE_FLAGS_LINE = "proxy_cookie_flags ~ secure httponly samesite=strict;"
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    [
+        "sid=1; Path=/secure-area; HttpOnly; SameSite=Lax",  # 'secure' only inside the path
+        "httponly_secure_samesite=1; Path=/",  # the words only in the cookie's name
+        "sid=1; Secure; HttpOnly; SameSite=None",  # SameSite=None opts out of the protection
+    ],
+)
+def test_set_cookie_flags_are_attributes_not_substrings(make_facts, cookie):
+    text = replace(HSTS_LINE, f'{HSTS_LINE}\nadd_header Set-Cookie "{cookie}" always;')(HARDENED)
+    assert_status(run("HDR-05", nginx_facts(make_facts, text=text)), Status.FAIL)
+
+
+@pytest.mark.parametrize(
+    "cookie", ["sid=1; Path=/; Secure; HttpOnly; SameSite=Strict", "sid=1;secure;httponly;samesite=lax"]
+)
+def test_set_cookie_with_every_attribute_passes(make_facts, cookie):
+    text = replace(HSTS_LINE, f'{HSTS_LINE}\nadd_header Set-Cookie "{cookie}" always;')(HARDENED)
+    assert_status(run("HDR-05", nginx_facts(make_facts, text=text)), Status.PASS)
+
+
+@pytest.mark.parametrize(
+    "flags", ["~ nosecure nohttponly nosamesite", "~ secure httponly nosamesite", "~ secure httponly samesite=none"]
+)
+def test_proxy_cookie_flags_that_strip_the_flags_fail(make_facts, flags):
+    """``nosecure``/``nohttponly``/``nosamesite`` REMOVE the flags the backend set (and contain the
+    words secure/httponly/samesite, which passed)."""
+    text = replace(COOKIE_FLAGS_LINE, f"proxy_cookie_flags {flags};")(HARDENED)
+    assert_status(run("HDR-05", nginx_facts(make_facts, text=text)), Status.FAIL)
+
+
+def test_location_if_that_only_returns_is_not_a_serving_context(make_facts):
+    """A CORS preflight answered inside the if (``return 204``) serves no content, like a
+    location that only returns: its own add_header set is not judged for HSTS/CSP."""
+    text = replace(
+        APP_LOCATION,
+        APP_LOCATION[:-2] + "\t\tif ($request_method = OPTIONS) {\n"
+        '\t\t\tadd_header Access-Control-Allow-Methods "GET, POST";\n'
+        "\t\t\treturn 204;\n\t\t}\n\t}",
+    )(HARDENED)
+    facts = nginx_facts(make_facts, text=text)
+    for check_id in ("HDR-01", "HDR-04"):
+        assert_status(run(check_id, facts), Status.PASS)
+
+
+def test_proxy_pass_inside_limit_except_to_a_public_address_fails(make_facts):
+    """proxy_pass is valid in limit_except (context: location, if in location, limit_except):
+    writes (every method but GET/HEAD) go to the public address in clear text."""
+    text = replace(
+        APP_LOCATION,
+        APP_LOCATION[:-2] + "\t\tlimit_except GET {\n\t\t\tproxy_pass http://93.184.215.14;\n\t\t}\n\t}",
+    )(HARDENED)
+    result = run("TLS-10", nginx_facts(make_facts, text=text))
+    assert_status(result, Status.FAIL)
+    assert "93.184.215.14" in result.message
