@@ -173,11 +173,11 @@ def test_hsts_without_a_number_fails(make_facts):
 
 
 # ----- if {} in a location: its own add_header set and its own proxy_pass ---------------------
-APP_LOCATION = """	location / {
-		limit_req zone=rampart_general burst=40 nodelay;
-		proxy_pass http://127.0.0.1:8080;
-		proxy_set_header Host $host;
-	}"""
+APP_LOCATION = """\tlocation / {
+\t\tlimit_req zone=rampart_general burst=40 nodelay;
+\t\tproxy_pass http://127.0.0.1:8080;
+\t\tproxy_set_header Host $host;
+\t}"""
 
 
 def test_add_header_inside_location_if_drops_the_security_headers(make_facts):
