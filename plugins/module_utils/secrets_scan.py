@@ -84,10 +84,42 @@ COMMENT_PLACEHOLDERS = frozenset(
     }
 )
 # Wrapped in a lookahead so pairs nested in a quoted value (DSNs, Environment="K=V") are found too.
+# PHP variables (``$db_pass = 'x';``) and array keys (``'password' => 'x'``) are pairs too; a bare
+# value may start with "&" (a literal, or a YAML anchor judged by is_reference) but ends at one
+# (``?user=a&password=b``).
 KEY_VALUE = re.compile(
-    r"(?=(?<![\w.$])(?P<key>[A-Za-z_][\w.-]*)[\"']?\s*(?:=|:)\s*"
-    r"(?:(?P<quote>[\"'])(?P<quoted>[^\"']*)(?P=quote)|(?P<bare>[^\s\"',;&]+)))"
+    r"(?=(?<![\w.])(?P<key>[A-Za-z_][\w.-]*)[\"']?\s*(?P<sep>=>|=|:)\s*"
+    r"(?:(?P<quote>[\"'])(?P<quoted>[^\"']*)(?P=quote)|(?P<bare>&?[^\s\"',;&]+)))"
 )
+# XML: ``<password>x</password>``, ``<db.Password attr="1">x</db.Password>``.
+XML_ELEMENT = re.compile(r"<(?P<key>[A-Za-z_][\w.:-]*)(?:\s[^<>]*)?>(?P<value>[^<]+)</(?P=key)\s*>")
+# XML name/value attribute pairs: Spring ``<property name="...password" value="x"/>``, .NET
+# ``<add key="DbPassword" value="x"/>``.
+XML_NAME_VALUE = re.compile(
+    r"\b(?:name|key)\s*=\s*[\"'](?P<key>[^\"']+)[\"']\s+value\s*=\s*[\"'](?P<value>[^\"']*)[\"']", re.I
+)
+# PHP ``define('DB_PASSWORD', 'x');``
+PHP_DEFINE = re.compile(
+    r"\bdefine\s*\(\s*[\"'](?P<key>\w+)[\"']\s*,\s*(?P<quote>[\"'])(?P<value>[^\"']*)(?P=quote)", re.I
+)
+# YAML block scalar header: ``password: |``, ``password: >-``, ``password: |2+`` (value on the next lines).
+YAML_BLOCK = re.compile(
+    r"^(?P<key>[\"']?[A-Za-z_][\w.-]*[\"']?)\s*:\s*(?P<props>(?:[!&]\S*\s+)*)[|>][-+0-9]*\s*(?:#.*)?$"
+)
+# Placeholder syntaxes that stand for a value filled in elsewhere.
+PLACEHOLDER = re.compile(
+    r"\$(?:\{|\(|[A-Za-z_])"  # $VAR, ${VAR}, $(cmd)
+    r"|%\([\w.-]+\)[a-z]|%\{[\w.:-]+\}|%[A-Za-z_]\w*%|%[sd]$"  # %(name)s, %{name}, %NAME%, %s
+    r"|@@?[A-Za-z_][\w.-]*@@?$"  # @NAME@ (autoconf), @@NAME@@
+    r"|#\{"  # #{name} (Ruby, Octopus)
+    r"|(?:process\.env|import\.meta\.env|os\.environ|ENV)\b"  # code reading the environment
+    r"|[A-Za-z_][\w.:>-]*\s*[(\[]"  # code: getenv('X'), env('X'), config['db'], Foo::bar()
+)
+# A path (two components at least: /run/secrets/db, /etc/app/pw): one leading "/" alone is no path.
+PATH_VALUE = re.compile(r"^(?:/|\./|~/|\.\./|@/)[\w.+-]+(?:/[\w.+-]*)+$|^(?:\./|~/|\.\./)[\w.+-]+$")
+# YAML node syntax in a ``key: value`` value: tags (!vault, !ENV, !secret), aliases (*pw), anchors
+# and block scalar headers (``|``, ``>-``, ``|2+``; the value is on the next lines, see _block_scalars).
+YAML_NODE_REFERENCE = re.compile(r"^(?:![\w!:/.-]*|\*[\w.-]+|&[\w.-]+|[|>][-+0-9]*)$")
 SPACE_DIRECTIVE = re.compile(r"^(?P<key>requirepass|masterauth)\s+(?P<value>\S+)", re.I)
 REDIS_ACL_PASSWORD = re.compile(r"^user\s+\S+\s.*?(?:^|\s)>(?P<value>\S+)", re.I)
 # The password runs to the LAST "@" of the authority (as urllib and WHATWG URL parse it), so an
@@ -139,13 +171,20 @@ def entropy(value: str) -> float:
     return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
 
 
-def is_reference(value: str) -> bool:
-    """A variable, template, reference or path rather than a literal credential."""
+def is_reference(value: str, separator: str = "=") -> bool:
+    """A variable, template, reference or path rather than a literal credential.
+
+    Judged by the value's syntax, not by its first character: ``/x9Kq...`` or ``@x9Kq...`` is a
+    password, ``/run/secrets/db``, ``${DB_PASSWORD}``, ``%(pw)s``, ``@@DB_PASSWORD@@`` are not.
+    After a YAML ``:`` a tag (``!vault``), an alias (``*db_password``) or an anchor is node syntax.
+    """
     text = value.strip()
     lowered = text.lower()
     return (
         not text
-        or text.startswith(("$", "%", "/", "./", "~/", "!", "@", "&", "*"))
+        or bool(PLACEHOLDER.match(text))
+        or bool(PATH_VALUE.match(text))
+        or (separator == ":" and bool(YAML_NODE_REFERENCE.match(text)))
         or any(marker in text for marker in ("${", "{{", "}}", "%(", "<%", "$("))
         or lowered.startswith(("vault:", "file:", "env:", "secret:", "enc[", "ref+", "arn:aws:secretsmanager"))
         or bool(re.fullmatch(r"<[^>]*>|x{3,}|\*{3,}|\.{3,}|#+", lowered))
@@ -193,8 +232,8 @@ def key_kind(key: str) -> str | None:
     return None
 
 
-def _accept(value: str, kind: str, in_comment: bool) -> bool:
-    if is_reference(value):
+def _accept(value: str, kind: str, in_comment: bool, separator: str = "=") -> bool:
+    if is_reference(value, separator):
         return False
     if in_comment:
         return looks_secret(value) and (kind != "key" or looks_random(value))
@@ -213,8 +252,13 @@ def _pairs(body: str, in_comment: bool) -> str | None:
     for match in KEY_VALUE.finditer(body):
         kind = key_kind(match.group("key"))
         value = match.group("quoted") if match.group("quote") else match.group("bare")
-        if kind and value is not None and _accept(value, kind, in_comment):
+        if kind and value is not None and _accept(value, kind, in_comment, match.group("sep")):
             return f"credential assigned to {match.group('key')}"
+    for pattern in (XML_ELEMENT, XML_NAME_VALUE, PHP_DEFINE):
+        for match in pattern.finditer(body):
+            kind = key_kind(match.group("key"))
+            if kind and _accept(match.group("value").strip(), kind, in_comment):
+                return f"credential assigned to {match.group('key')}"
     directive = SPACE_DIRECTIVE.match(body)
     if directive and _accept(directive.group("value"), "credential", in_comment):
         return f"credential assigned to {directive.group('key')}"
@@ -317,13 +361,42 @@ def _continued(lines: list[str]) -> list[tuple[int, int, str]]:
     return groups
 
 
+def _block_scalars(lines: list[str]) -> list[tuple[int, str]]:
+    """(line number, what) of YAML block scalars (``password: |`` / ``>-``) whose key names a credential.
+
+    The value is the first non-blank line indented deeper than the key; a tag or anchor on the
+    header (``!vault |``) is left alone, and a value that is a reference (``$ANSIBLE_VAULT;...``)
+    is no credential. Commented-out headers are not followed.
+    """
+    found = []
+    for index, line in enumerate(lines):
+        header = YAML_BLOCK.match(line.strip().removeprefix("- "))
+        if header is None or header.group("props") or is_comment(line):
+            continue
+        key = header.group("key").strip("\"'")
+        kind = key_kind(key)
+        following = [nxt for nxt in lines[index + 1 :] if nxt.strip()][:1]
+        if not kind or not following or _indent(following[0]) <= _indent(line):
+            continue
+        if _accept(following[0].strip(), kind, in_comment=False):
+            found.append((index + 1, f"credential assigned to {key}"))
+    return found
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
 def scan_text(text: str) -> list[Hit]:
     """Every credential-carrying line of ``text`` (1-based line numbers).
 
-    A credential only visible once continued lines are joined is reported at the first line.
+    A credential only visible once continued lines are joined, or held by a YAML block scalar,
+    is reported at the first line.
     """
     lines = text.splitlines()
     found = {number: what for number, line in enumerate(lines, 1) if (what := scan_line(line)) is not None}
+    for number, what in _block_scalars(lines):
+        found.setdefault(number, what)
     for first, last, joined in _continued(lines):
         if not any(first <= number <= last for number in found) and (what := scan_line(joined)) is not None:
             found[first] = what

@@ -38,7 +38,42 @@ END_OF_LIFE = {
 }
 LOOPBACK_LISTEN = {"localhost", "127.0.0.1", "::1", ""}
 SYSTEM_DATABASES = {"postgres", "template0", "template1"}
-TLS_VERSIONS = ("TLSv1.2", "TLSv1.3")
+TLS_VERSIONS = ("tlsv1.2", "tlsv1.3")  # enum values match case-insensitively (config_enum_lookup_by_name)
+# PG 18 turned log_connections into a list; "on" stands for these three aspects.
+CONNECTION_ASPECTS = frozenset({"receipt", "authentication", "authorization"})
+
+
+def pg_bool(value: str) -> bool | None:
+    """A boolean setting as PostgreSQL's parse_bool reads it, None when the server would refuse it.
+
+    Case-insensitive ``true``/``false``/``yes``/``no`` and any prefix of them (``t``, ``fal``),
+    ``on``/``off`` (``of``; at least two letters), and exactly ``1``/``0``. A running server
+    shows ``on``/``off``; postgresql.conf read from disk (server down, or a pending restart)
+    holds whatever the operator wrote.
+    """
+    text = value.lower()
+    if not text:
+        return None
+    for word, meaning in (("true", True), ("false", False), ("yes", True), ("no", False)):
+        if word.startswith(text):
+            return meaning
+    if len(text) >= 2 and "on".startswith(text):
+        return True
+    if len(text) >= 2 and "off".startswith(text):
+        return False
+    return {"1": True, "0": False}.get(text)
+
+
+def _enabled(pg: PgFacts, name: str) -> bool:
+    """The boolean setting ``name`` is on (an unreadable value is not: the server would refuse it)."""
+    return pg_bool(pg.setting(name)) is True
+
+
+def _logs_connections(pg: PgFacts) -> bool:
+    """log_connections is on: a boolean spelling, or PG 18's ``all`` / every aspect ``on`` stands for."""
+    value = pg.setting("log_connections")
+    aspects = {a.strip().lower() for a in value.split(",") if a.strip()}
+    return pg_bool(value.strip()) is True or "all" in aspects or aspects >= CONNECTION_ASPECTS
 
 
 def _pg_or_na(facts: Facts) -> tuple[PgFacts | None, Result | None]:
@@ -122,7 +157,10 @@ def pg_hba_methods(facts: Facts) -> Result:
         if r.type == "local" and r.method not in ("peer", "reject", "trust", "password")
     ]
     declared = _pg_intent_world_rules(facts)
-    world = [r for r in pg.hba if r.type != "local" and r.method != "reject" and world_open(r.address)]
+    # A host name spelled like a keyword ("all", ALL) admits the hosts that resolve to it, not the world.
+    world = [
+        r for r in pg.hba if r.type != "local" and r.method != "reject" and not r.hostname and world_open(r.address)
+    ]
     targets = {id(r): _pg_declared(r, declared) for r in world if r.method not in ("trust", "password")}
     problems += [f"{r.evidence()}: open to every address" for r in world if targets.get(id(r)) is None]
     candidates = [(targets[id(r)], f"{r.evidence()}: open to every address") for r in world if targets.get(id(r))]
@@ -183,7 +221,8 @@ def pg_scram(facts: Facts) -> Result:
     if skip:
         return skip
     encryption = pg.setting("password_encryption")
-    problems = [] if encryption == "scram-sha-256" else [f"password_encryption = {encryption}"]
+    # An enum: 'SCRAM-SHA-256' is the same value; anything else (md5, or on/true: md5 before PG 14) is not.
+    problems = [] if encryption.lower() == "scram-sha-256" else [f"password_encryption = {encryption}"]
     problems += [f"role {r.name} still has an md5 password hash" for r in pg.roles if r.password == "md5"]
     minor = [
         f"{r.evidence()}: md5 method (scram is used only if the hash is scram)" for r in pg.hba if r.method == "md5"
@@ -217,9 +256,9 @@ def pg_ssl(facts: Facts) -> Result:
     if not remote:
         return judge("no remote pg_hba rule: nothing reaches the server off-host", [], seen=seen)
     problems = [f"{r.evidence()}: remote rule allows non-TLS connections" for r in remote if r.type != "hostssl"]
-    if pg.setting("ssl") != "on":
-        problems.append("ssl = off while remote rules exist")
-    if pg.setting("ssl_min_protocol_version") not in TLS_VERSIONS:
+    if not _enabled(pg, "ssl"):
+        problems.append(f"ssl = {pg.setting('ssl') or 'off'} (not on) while remote rules exist")
+    if pg.setting("ssl_min_protocol_version").lower() not in TLS_VERSIONS:
         problems.append(f"ssl_min_protocol_version = {pg.setting('ssl_min_protocol_version')}")
     return judge("remote access is TLS-only (TLS ≥ 1.2)", problems, seen=seen + [r.evidence() for r in remote])
 
@@ -390,7 +429,10 @@ def pg_logging(facts: Facts) -> Result:
     pg, skip = _pg_or_na(facts)
     if skip:
         return skip
-    problems = [f"{k} = {pg.setting(k)}" for k in ("log_connections", "log_disconnections") if pg.setting(k) != "on"]
+    problems = [] if _logs_connections(pg) else [f"log_connections = {pg.setting('log_connections')}"]
+    problems += (
+        [] if _enabled(pg, "log_disconnections") else [f"log_disconnections = {pg.setting('log_disconnections')}"]
+    )
     prefix = pg.setting("log_line_prefix")
     wanted = {"time": r"%[mnt]", "user": "%u", "database": "%d", "client": r"%[rh]"}
     missing = [name for name, pattern in wanted.items() if not re.search(pattern, prefix)]

@@ -64,6 +64,24 @@ CONFIG_SCAN_GLOBS = (
     "/etc/crontab",
     "/etc/cron.d/*",
 )
+# Application configuration where operators put database and API credentials: YAML/INI/properties/
+# XML/PHP/TOML/JSON files one level under /etc/<app>/ (netplan's wifi passwords too), the top and the
+# config/ or conf/ directory of /srv/<app>/ and /opt/<app>/, and PHP apps' config files under
+# /var/www. One level deep and by extension, so the scan stays bounded on a real host.
+APP_CONFIG_EXTENSIONS = ("yml", "yaml", "ini", "properties", "xml", "php", "toml", "json", "conf", "cfg")
+APP_CONFIG_GLOBS = (
+    *(f"/etc/*/*.{ext}" for ext in ("yml", "yaml", "properties", "toml")),
+    *(
+        f"{top}/*/{sub}*.{ext}"
+        for top in ("/srv", "/opt")
+        for sub in ("", "config/", "conf/", "etc/")
+        for ext in APP_CONFIG_EXTENSIONS
+    ),
+    "/var/www/*/wp-config.php",
+    "/var/www/*/config.php",
+    "/var/www/*/config/*.php",
+)
+MAX_SCAN_BYTES = 1 << 20  # larger application files (data, bundles) are listed, not read
 ENV_FILE_GLOBS = tuple(pattern for pattern in SECRET_FILE_GLOBS if pattern.endswith(".env"))
 ENVIRONMENT_FILE = re.compile(r"^\s*EnvironmentFile\s*=\s*-?(?P<path>/\S+)", re.M)
 KNOWN_DEFAULTS = frozenset(
@@ -122,7 +140,12 @@ def _environment_files(facts: Facts, unit_paths: list[str]) -> list[str]:
 def _scan_targets(facts: Facts) -> list[str]:
     configs = glob_all(facts, CONFIG_SCAN_GLOBS)
     units = [p for p in configs if p.startswith("/etc/systemd/")]
-    paths = [*configs, *_environment_files(facts, units), *glob_all(facts, ENV_FILE_GLOBS)]
+    paths = [
+        *configs,
+        *_environment_files(facts, units),
+        *glob_all(facts, ENV_FILE_GLOBS),
+        *glob_all(facts, APP_CONFIG_GLOBS),
+    ]
     return [p for p in dict.fromkeys(paths) if (st := facts.stat(p)) is not None and not st.is_dir]
 
 
@@ -143,26 +166,34 @@ def _scan_targets(facts: Facts) -> list[str]:
 def sec_config_credentials(facts: Facts) -> Result:
     """Inspects: /etc/systemd/system unit files (always world-readable), and the world-readable ones of: files
     named by their EnvironmentFile=, .env files, nginx/redis/postgresql/default configs, /etc/environment,
-    /etc/profile.d/*.sh, /etc/crontab and /etc/cron.d/*; with the credential
+    /etc/profile.d/*.sh, /etc/crontab, /etc/cron.d/*, application configs (/etc/<app>/*.yml|yaml|properties|toml,
+    YAML/INI/properties/XML/PHP/TOML/JSON/conf files at the top and in config/, conf/, etc/ of /srv/<app> and
+    /opt/<app>, /var/www/<site>/wp-config.php and config.php); with the credential
     recogniser (URLs with userinfo, DSN and key=value pairs, Authorization headers, *_TOKEN/*_SECRET/*_KEY,
-    flags, Redis requirepass/ACL, token formats, private keys, also base64-wrapped; lines continued with a
-    backslash are joined). Values are never reported.
+    flags, Redis requirepass/ACL, YAML block scalars, XML elements and name/value attributes, PHP define() and
+    $variables, token formats, private keys, also base64-wrapped; lines continued with a backslash are joined).
+    Values are never reported; files over 1 MiB are named in the evidence, not read.
 
     pass: none found; fail otherwise; n/a: nothing world-readable to scan.
     """
-    problems, seen = [], []
+    problems, seen, too_large = [], [], []
     for path in _scan_targets(facts):
         st = facts.stat(path)
         unit_file = path.startswith("/etc/systemd/")
         if st is None or not (unit_file or st.mode & 0o004):
             continue
+        if st.size > MAX_SCAN_BYTES:
+            too_large.append(path)
+            continue
         text = facts.read_text(path) or ""
         seen.append(describe(st))
         for number, what in scan_text(text):
             problems.append(f"{path}:{number}: {what} in a world-readable file")
-    if not seen:
+    # Files not read are named, never counted as clean.
+    skipped = [f"not scanned (over {MAX_SCAN_BYTES} bytes): {path}" for path in too_large]
+    if not seen and not too_large:
         return not_applicable("no world-readable config or unit file to scan")
-    return judge("no credentials in world-readable configs", problems, seen=[f"{len(seen)} files scanned"])
+    return judge("no credentials in world-readable configs", problems, seen=[f"{len(seen)} files scanned", *skipped])
 
 
 @check(

@@ -195,14 +195,41 @@ def ssh_algorithms(facts: Facts) -> Result:
     return judge("sshd algorithms and host keys as in the ssh-audit hardening guide", problems, minor, seen)
 
 
+# What /usr/lib/apt/apt.systemd.daily (run by /bin/sh = dash) accepts as an APT::Periodic interval:
+# "always", or a number with an optional s/m/h/d unit (days without one). "0" turns the job off; "0d"
+# or "0h" is an interval of 0 seconds, so the job runs on every timer run. Anything else ("never",
+# "true", "yes", "1 day") reaches $((interval*86400)) and dash aborts the script ("Illegal number")
+# once a stamp file exists: the job ran at most once.
+PERIODIC_INTERVAL = re.compile(r"always|\d+[smhd]?")
+# apt.systemd.daily: [ $AutoAptEnable -eq 0 ] disables everything; a non-number is a test error, i.e. enabled.
+PERIODIC_DISABLED = re.compile(r"\s*[+-]?0+\s*")
+# Both jobs are needed: unattended-upgrade installs from the package lists, which only the
+# Update-Package-Lists step of the same script refreshes (default 0: never).
+PERIODIC_JOBS = (
+    ("APT::Periodic::Unattended-Upgrade", "unattended-upgrade never runs"),
+    ("APT::Periodic::Update-Package-Lists", "package lists are never refreshed, so no new security update is seen"),
+)
+
+
+def _interval_problem(key: str, consequence: str, value: str | None) -> str | None:
+    """Why the APT::Periodic interval ``value`` of ``key`` never runs its job, or None when it runs."""
+    if value is None or value in {"", "0"}:  # unset: apt.systemd.daily's default is 0
+        return f'{key} "{value or ""}": {consequence}'
+    if not PERIODIC_INTERVAL.fullmatch(value):
+        return f'{key} "{value}" is no interval apt.systemd.daily accepts (days, or s/m/h/d): {consequence}'
+    return None
+
+
 def _periodic_problems(config: dict[str, list[str]]) -> list[str]:
-    """APT::Periodic must run unattended-upgrade: Enable not 0, Unattended-Upgrade a non-zero interval."""
+    """APT::Periodic must refresh the lists and run unattended-upgrade, as apt.systemd.daily reads it."""
     problems = []
-    if (apt_setting(config, "APT::Periodic::Enable") or "1").strip() == "0":
-        problems.append('APT::Periodic::Enable "0" disables every periodic apt job')
-    interval = (apt_setting(config, "APT::Periodic::Unattended-Upgrade") or "").strip()
-    if interval in ("", "0", "0d", "false", "no"):
-        problems.append(f'APT::Periodic::Unattended-Upgrade "{interval}": unattended-upgrade never runs')
+    enable = apt_setting(config, "APT::Periodic::Enable")
+    if enable is not None and PERIODIC_DISABLED.fullmatch(enable):
+        problems.append(f'APT::Periodic::Enable "{enable}" disables every periodic apt job')
+    for key, consequence in PERIODIC_JOBS:
+        problem = _interval_problem(key, consequence, apt_setting(config, key))
+        if problem:
+            problems.append(problem)
     return problems
 
 
@@ -241,10 +268,12 @@ def _upgrade_timer_problems(facts: Facts) -> tuple[list[str], list[str]]:
 )
 def sys_updates(facts: Facts) -> Result:
     """Inspects: dpkg: unattended-upgrades; `apt-config dump` (the merged apt configuration, any file or
-    spelling): APT::Periodic::Enable/Unattended-Upgrade and Unattended-Upgrade::Origins-Pattern/Allowed-Origins;
-    apt-daily-upgrade.timer.
+    spelling): APT::Periodic::Enable/Unattended-Upgrade/Update-Package-Lists (read as apt.systemd.daily does:
+    "0" or unset is off, "0d" runs every time, a word stops the script) and
+    Unattended-Upgrade::Origins-Pattern/Allowed-Origins; apt-daily-upgrade.timer.
 
-    pass: installed, periodic run on, a security origin selected, timer active and enabled; fail otherwise;
+    pass: installed, lists refreshed and unattended-upgrade run periodically, a security origin selected, timer
+    active and enabled; fail otherwise;
     n/a: not dpkg-based. Pending updates are not simulated (too slow).
     """
     if packages(facts) is None:
@@ -256,7 +285,7 @@ def sys_updates(facts: Facts) -> Result:
     if not installed(facts, "unattended-upgrades"):
         problems.append("unattended-upgrades is not installed")
     problems += _periodic_problems(config)
-    seen.append(f'APT::Periodic::Unattended-Upgrade "{apt_setting(config, "APT::Periodic::Unattended-Upgrade")}"')
+    seen += [f'{key} "{apt_setting(config, key)}"' for key, _ in PERIODIC_JOBS]
     origins = _security_origins(config)
     if origins:
         seen += [f"security origin: {o}" for o in origins]

@@ -28,6 +28,9 @@ METHODS = (
     "bsd",
 )
 LOOPBACK_WORDS = ("localhost", "samehost")
+# Address keywords. hba.c's token_is_keyword() matches them only unquoted and in lower case
+# (strcmp): ``"all"``, ``ALL`` or ``"samehost"`` is a host name, looked up in DNS like any other.
+ADDRESS_KEYWORDS = ("all", "samehost", "samenet")
 # PostgreSQL 16: lines that pull other files in where they stand.
 INCLUDE_KEYWORDS = ("include", "include_if_exists", "include_dir")
 
@@ -42,11 +45,12 @@ class HbaRule:
     method: str
     options: tuple[str, ...] = ()
     file: str = ""  # an included file (PostgreSQL 16 include directives); "" for pg_hba.conf itself
+    hostname: bool = False  # the address spells a keyword quoted or in another case: a host name
 
     def text(self) -> str:
         fields = [self.type, ",".join(self.databases), ",".join(self.users)]
         if self.address:
-            fields.append(self.address)
+            fields.append(f'"{self.address}"' if self.hostname and self.address in ADDRESS_KEYWORDS else self.address)
         fields.append(self.method)
         return " ".join([*fields, *self.options])
 
@@ -59,7 +63,7 @@ class HbaRule:
         """True for a host* rule that admits more than the loopback interface."""
         if self.type == "local":
             return False
-        if self.address in LOOPBACK_WORDS:
+        if self.address in LOOPBACK_WORDS and not self.hostname:
             return False
         try:
             network = ipaddress.ip_network(self.address or "", strict=False)
@@ -99,6 +103,22 @@ def include_directive(line: str, number: int) -> tuple[str, str] | None:
     return fields[0], fields[1]
 
 
+def _quoted(line: str) -> list[bool]:
+    """For each field of the line, whether it was written in double quotes (shlex drops them)."""
+    lexer = shlex.shlex(line, posix=False)
+    lexer.whitespace_split = True
+    lexer.commenters = "#"
+    try:
+        return [token.startswith('"') for token in lexer]
+    except ValueError:
+        return []
+
+
+def _is_hostname(word: str, quoted: bool) -> bool:
+    """An address that looks like a keyword but is not one for hba.c (quoted, or not in lower case)."""
+    return word.lower() in ADDRESS_KEYWORDS and (quoted or word not in ADDRESS_KEYWORDS)
+
+
 def parse_hba_line(line: str, number: int) -> HbaRule | None:
     """One pg_hba.conf line -> rule (None for blanks, comments and include directives)."""
     try:
@@ -114,12 +134,15 @@ def parse_hba_line(line: str, number: int) -> HbaRule | None:
         raise ParseError(f"pg_hba line {number}: expected at least {minimum} fields")
     databases, users = tuple(fields[1].split(",")), tuple(fields[2].split(","))
     address: str | None = None
+    hostname = False
     rest = fields[3:]
     if fields[0] != "local":
+        quoted = _quoted(line)
+        hostname = _is_hostname(fields[3], len(quoted) == len(fields) and quoted[3])
         address, rest = _address(rest, number)
     if not rest or rest[0] not in METHODS:
         raise ParseError(f"pg_hba line {number}: unknown auth method {rest[0] if rest else ''!r}")
-    return HbaRule(number, fields[0], databases, users, address, rest[0], tuple(rest[1:]))
+    return HbaRule(number, fields[0], databases, users, address, rest[0], tuple(rest[1:]), hostname=hostname)
 
 
 def parse_hba(text: str) -> list[HbaRule]:
