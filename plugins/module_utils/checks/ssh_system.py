@@ -233,6 +233,29 @@ def _periodic_problems(config: dict[str, list[str]]) -> list[str]:
     return problems
 
 
+# Unattended-Upgrade::Package-Blacklist holds Python regular expressions that unattended-upgrade
+# applies with re.match (a prefix match: "linux-" holds back every linux-* package). An entry that
+# matches all of these unrelated names (".*", "[a-z0-9]") holds back every update.
+SAMPLE_PACKAGES = ("openssl", "libc6", "openssh-server", "sudo", "zlib1g", "bash", "0ad", "g++", "python3")
+
+
+def _blacklist_problems(config: dict[str, list[str]]) -> list[str]:
+    """Package-Blacklist entries that hold back every package.
+
+    An entry Python cannot compile is left alone here: what unattended-upgrade then does is not judged.
+    """
+    problems = []
+    # apt-config dump prints the list node itself as `Package-Blacklist "";`: no entry.
+    for entry in filter(None, apt_entries(config, "Unattended-Upgrade::Package-Blacklist")):
+        try:
+            pattern = re.compile(entry)
+        except re.error:
+            continue
+        if all(pattern.match(name) for name in SAMPLE_PACKAGES):
+            problems.append(f'Unattended-Upgrade::Package-Blacklist "{entry}" holds back every package')
+    return problems
+
+
 def _security_origins(config: dict[str, list[str]]) -> list[str]:
     """Origins-Pattern / Allowed-Origins entries that select a security archive."""
     patterns = apt_entries(config, "Unattended-Upgrade::Origins-Pattern")
@@ -269,8 +292,9 @@ def _upgrade_timer_problems(facts: Facts) -> tuple[list[str], list[str]]:
 def sys_updates(facts: Facts) -> Result:
     """Inspects: dpkg: unattended-upgrades; `apt-config dump` (the merged apt configuration, any file or
     spelling): APT::Periodic::Enable/Unattended-Upgrade/Update-Package-Lists (read as apt.systemd.daily does:
-    "0" or unset is off, "0d" runs every time, a word stops the script) and
-    Unattended-Upgrade::Origins-Pattern/Allowed-Origins; apt-daily-upgrade.timer.
+    "0" or unset is off, "0d" runs every time, a word stops the script),
+    Unattended-Upgrade::Origins-Pattern/Allowed-Origins and Package-Blacklist (regular expressions, prefix match);
+    apt-daily-upgrade.timer.
 
     pass: installed, lists refreshed and unattended-upgrade run periodically, a security origin selected, timer
     active and enabled; fail otherwise;
@@ -285,6 +309,7 @@ def sys_updates(facts: Facts) -> Result:
     if not installed(facts, "unattended-upgrades"):
         problems.append("unattended-upgrades is not installed")
     problems += _periodic_problems(config)
+    problems += _blacklist_problems(config)
     seen += [f'{key} "{apt_setting(config, key)}"' for key, _ in PERIODIC_JOBS]
     origins = _security_origins(config)
     if origins:

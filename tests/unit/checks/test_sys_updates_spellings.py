@@ -6,6 +6,9 @@
   ("Illegal number") once the stamp file exists: the job ran at most once.
 - unattended-upgrade installs what the package lists offer, and only Update-Package-Lists refreshes them.
 - ``[ $AutoAptEnable -eq 0 ]``: "00" disables everything; "false" is a test error, i.e. still enabled.
+- Unattended-Upgrade::Package-Blacklist entries are Python regular expressions applied with re.match
+  (Debian's 50unattended-upgrades: "linux-" matches all packages starting with linux-): ".*" holds
+  back every update.
 """
 
 from __future__ import annotations
@@ -72,3 +75,29 @@ def test_periodic_spellings_that_run_pass(make_facts, key, value):
 def test_garbled_apt_config_dump_is_an_error(make_facts):
     facts = make_facts(commands={**lab_commands(dpkg=DPKG_UU), APT_DUMP: 'APT::Periodic::Unattended-Upgrade "1\n'})
     assert_status(run("SYS-01", facts), Status.ERROR)
+
+
+# ----- Unattended-Upgrade::Package-Blacklist: Python regular expressions, applied with re.match -------
+def with_blacklist(make_facts, *entries: str):
+    block = 'Unattended-Upgrade::Package-Blacklist "";\n' + "".join(
+        f'Unattended-Upgrade::Package-Blacklist:: "{entry}";\n' for entry in entries
+    )
+    systemctl = systemctl_show(active=["apt-daily-upgrade.timer"])
+    return make_facts(commands={**lab_commands(dpkg=DPKG_UU, systemctl=systemctl), APT_DUMP: HARDENED_APT + block})
+
+
+@pytest.mark.parametrize("entry", [".*", ".", "[a-z0-9]", r"\w*", "(lib)?"])
+def test_blacklist_that_holds_back_every_package_fails(make_facts, entry):
+    result = run("SYS-01", with_blacklist(make_facts, "linux-", entry))
+    assert_status(result, Status.FAIL)
+    assert any("holds back every package" in line for line in [result.message, *result.evidence])
+
+
+def test_blacklist_entry_python_cannot_compile_is_not_a_crash(make_facts):
+    assert_status(run("SYS-01", with_blacklist(make_facts, "(lib|xen")), Status.PASS)
+
+
+@pytest.mark.parametrize("entries", [(), ("linux-", r"libc6-i686$", r"libstdc\+\+6$", "(lib)?xen(store)?")])
+def test_ordinary_or_empty_blacklist_passes(make_facts, entries):
+    """Debian's 50unattended-upgrades examples; an empty block prints only ``Package-Blacklist "";``."""
+    assert_status(run("SYS-01", with_blacklist(make_facts, *entries)), Status.PASS)
