@@ -26,6 +26,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from itertools import islice
 
 COMMENT_PREFIXES = ("#", ";", "//", "--", "*", "!")
 # Last word of a key name that makes its value a credential.
@@ -375,10 +376,12 @@ def _block_scalars(lines: list[str]) -> list[tuple[int, str]]:
             continue
         key = header.group("key").strip("\"'")
         kind = key_kind(key)
-        following = [nxt for nxt in lines[index + 1 :] if nxt.strip()][:1]
-        if not kind or not following or _indent(following[0]) <= _indent(line):
+        if not kind:
             continue
-        if _accept(following[0].strip(), kind, in_comment=False):
+        following = next((nxt for nxt in islice(lines, index + 1, None) if nxt.strip()), None)
+        if following is None or _indent(following) <= _indent(line):
+            continue
+        if _accept(following.strip(), kind, in_comment=False):
             found.append((index + 1, f"credential assigned to {key}"))
     return found
 
