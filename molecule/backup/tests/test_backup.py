@@ -14,7 +14,6 @@ import re
 import secrets
 import shlex
 import subprocess
-import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -87,7 +86,14 @@ def manifest(name: str) -> dict:
     return json.loads(must_run(DB, "cat %s", f"{BACKUPS}/{name}.manifest.json"))
 
 
+# The restore decrypts on the controller in a tempfile directory. Scenarios run side by side on
+# one controller (another one's restore may be mid-flight), so this scenario's playbooks get a
+# temporary directory of their own and "no plaintext left behind" is judged there.
+CONTROLLER_TMP = EPHEMERAL / "controller-tmp"
+
+
 def playbook(name: str, **extra: object) -> subprocess.CompletedProcess[str]:
+    CONTROLLER_TMP.mkdir(mode=0o700, exist_ok=True)
     proc = subprocess.run(
         [
             "ansible-playbook",
@@ -103,6 +109,7 @@ def playbook(name: str, **extra: object) -> subprocess.CompletedProcess[str]:
         text=True,
         check=False,
         timeout=600,
+        env={**os.environ, "TMPDIR": str(CONTROLLER_TMP)},
     )
     proc.stdout += proc.stderr
     return proc
@@ -250,7 +257,19 @@ def test_round_trip_restores_identical_data(seeded: dict[str, str]) -> None:
     assert must_run(DB, "ls /var/lib/redis").count("dump.rdb.pre-restore-") == 1
     # No plaintext left behind, on the host or on the controller.
     assert DB.run("ls -d /var/tmp/rampart-restore-*").rc != 0
-    assert not list(Path(tempfile.gettempdir()).glob("rampart-restore-*"))
+    assert not list(CONTROLLER_TMP.glob("rampart-restore-*"))
+    # ...and that is where the controller's tempfile directories go (else the line above proves nothing).
+    probe = subprocess.run(
+        ["ansible", "localhost", "-m", "ansible.builtin.tempfile", "-a", "state=directory prefix=rampart-restore-"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "TMPDIR": str(CONTROLLER_TMP)},
+    )
+    made = list(CONTROLLER_TMP.glob("rampart-restore-*"))
+    assert len(made) == 1, probe.stdout
+    assert str(made[0]) in probe.stdout
+    made[0].rmdir()
 
 
 def _plant_copy(
