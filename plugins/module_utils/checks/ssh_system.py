@@ -310,7 +310,7 @@ def sys_updates(facts: Facts) -> Result:
         problems.append("unattended-upgrades is not installed")
     problems += _periodic_problems(config)
     problems += _blacklist_problems(config)
-    seen += [f'{key} "{apt_setting(config, key)}"' for key, _ in PERIODIC_JOBS]
+    seen += [f'{key} "{apt_setting(config, key)}"' for key, _consequence in PERIODIC_JOBS]
     origins = _security_origins(config)
     if origins:
         seen += [f"security origin: {o}" for o in origins]
