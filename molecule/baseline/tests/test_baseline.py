@@ -60,6 +60,38 @@ def test_network_sysctls_come_back_after_a_restart_of_the_unit(host):
     assert sysctls(host, ["net.ipv4.conf.all.log_martians"])["net.ipv4.conf.all.log_martians"] == "1"
 
 
+PER_INTERFACE = {
+    "ipv4": {"accept_redirects": "0", "send_redirects": "0", "secure_redirects": "0", "rp_filter": "1"},
+    "ipv6": {"accept_redirects": "0"},
+}
+
+
+def interfaces(host, family: str) -> list[str]:
+    names = must_run(host, f"ls /proc/sys/net/{family}/conf").split()
+    return [name for name in names if name not in ("all", "default", "lo")]
+
+
+def test_network_sysctls_are_effective_on_each_interface(host):
+    """NET-07 per interface: the kernel ORs conf.all with eth0's own accept_redirects (and IPv6 reads
+    eth0's alone), so the role's conf.* lines must reach the interfaces that existed before it ran."""
+    assert interfaces(host, "ipv4"), "no interface besides lo"
+    for family, wanted in PER_INTERFACE.items():
+        for iface in interfaces(host, family):
+            for param, want in wanted.items():
+                got = must_run(host, f"cat /proc/sys/net/{family}/conf/{iface}/{param}").strip()
+                assert got == want, (family, iface, param, got)
+
+
+def test_per_interface_sysctls_come_back_after_a_restart_of_the_unit(host):
+    """The unit's sysctl -p expands the file's net.ipv4.conf.*.accept_redirects line over eth0 again."""
+    iface = interfaces(host, "ipv4")[0]
+    path = f"/proc/sys/net/ipv4/conf/{iface}/accept_redirects"
+    must_run(host, f"unshare --mount sh -c 'mount -o remount,rw /proc/sys && echo 1 > {path}'")
+    assert must_run(host, f"cat {path}").strip() == "1"
+    must_run(host, "systemctl restart rampart-net-sysctl.service")
+    assert must_run(host, f"cat {path}").strip() == "0"
+
+
 def test_kernel_sysctls_are_not_written_inside_a_container(host):
     assert not host.file("/etc/sysctl.d/60-rampart-kernel.conf").exists
     intent = json.loads(must_run(host, "cat /etc/rampart/intent/baseline.json"))

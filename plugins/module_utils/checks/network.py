@@ -30,7 +30,11 @@ from ansible_collections.rampart.hardening.plugins.module_utils.probes.firewall 
     ruleset,
 )
 from ansible_collections.rampart.hardening.plugins.module_utils.probes.sockets import exposed, listeners
-from ansible_collections.rampart.hardening.plugins.module_utils.probes.sysctl import value
+from ansible_collections.rampart.hardening.plugins.module_utils.probes.sysctl import (
+    interface_value,
+    interfaces,
+    value,
+)
 from ansible_collections.rampart.hardening.plugins.module_utils.probes.systemd import active, unit
 from ansible_collections.rampart.hardening.plugins.module_utils.registry import check
 
@@ -57,6 +61,106 @@ NETWORK_SYSCTLS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("net.ipv4.conf.all.log_martians", ("1",), False),
     ("net.ipv4.conf.default.log_martians", ("1",), False),
 )
+
+# What one interface really does is not its own value alone: the kernel combines it with
+# conf.all (include/linux/inetdevice.h): IN_DEV_RX_REDIRECTS is all AND iface on an interface
+# that forwards, all OR iface on one that does not; send_redirects, secure_redirects and
+# log_martians are OR; accept_source_route is AND; rp_filter is MAX. IPv6 reads only the
+# interface (net/ipv6/route.c rt6_do_redirect: no redirect when that interface forwards or its
+# accept_redirects is 0); IPv4 forwarding is the receiving interface's own flag (IN_DEV_FORWARD).
+# So conf.all = 0 does not stop eth0 = 1 for the OR ones. Only the rows below can make an
+# interface worse than the conf.all verdict: AND (accept_source_route), MAX (rp_filter), OR with
+# 1 wanted (log_martians) and IPv6 source routing (min(all, iface), exthdrs.c) are decided by a
+# hardened conf.all alone, which NETWORK_SYSCTLS judges. The loopback interface is skipped: only
+# packets this host sent itself arrive on lo, so no router can redirect it or source-route to
+# it there and it sends no redirect to another host.
+# (family, parameter, severe): the bad value is anything but 0.
+INTERFACE_SYSCTLS: tuple[tuple[str, str, bool], ...] = (
+    ("ipv4", "forwarding", True),
+    ("ipv4", "accept_redirects", True),
+    ("ipv6", "accept_redirects", True),
+    ("ipv4", "secure_redirects", False),
+    ("ipv4", "send_redirects", False),
+)
+
+
+def _flag(text: str | None) -> int | None:
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def _effective(family: str, param: str, everywhere: int, own: int, forwards: int | None) -> int:
+    """The value the kernel acts on for one interface (see INTERFACE_SYSCTLS)."""
+    if family == "ipv6" or param == "forwarding":
+        return 0 if forwards else own  # ipv6 redirects: never while the interface forwards
+    if param == "accept_redirects" and forwards:
+        return int(bool(everywhere and own))
+    return int(bool(everywhere or own))
+
+
+def _family_absent(facts: Facts, family: str) -> bool:
+    try:
+        return value(facts, f"net.{family}.conf.all.accept_redirects") is None
+    except ProbeError:
+        return False
+
+
+def _interface_problems(facts: Facts, forwarding_declared: bool) -> tuple[list[str], list[str], list[str]]:
+    """(severe, minor, unread) per interface, by the kernel's effective value."""
+    problems: list[str] = []
+    minor: list[str] = []
+    unread: list[str] = []
+    for family in ("ipv4", "ipv6"):
+        names = interfaces(facts, family)
+        if names is None and _family_absent(facts, family):
+            continue  # e.g. IPv6 disabled at boot: the 17-key list above already says so
+        if names is None:
+            unread.append(f"no list of interfaces under net.{family}.conf (sysctl -a and /proc/sys both failed)")
+            continue
+        for iface in (name for name in names if name != "lo"):
+            for fam, param, severe in INTERFACE_SYSCTLS:
+                if fam != family or (param == "forwarding" and forwarding_declared):
+                    continue
+                try:
+                    found = _interface_problem(facts, family, iface, param)
+                except ProbeError as exc:
+                    unread.append(str(exc))
+                    continue
+                if found:
+                    (problems if severe else minor).append(found)
+    return problems, minor, unread
+
+
+def _interface_problem(facts: Facts, family: str, iface: str, param: str) -> str | None:
+    """What is wrong with one interface's parameter, or None; ProbeError when it cannot be read."""
+    text = interface_value(facts, family, iface, param)
+    if text is None:  # the interface has no such parameter (e.g. IPv6 off on it)
+        return None
+    key = f"net.{family}.conf.{iface}.{param}"
+    own = _flag(text)
+    if own is None:
+        raise ProbeError(f"cannot judge {key}: {text!r} is not a number")
+    everywhere = 0  # IPv6 and IPv4 forwarding read the interface alone
+    if family == "ipv4" and param != "forwarding":
+        whole = f"net.ipv4.conf.all.{param}"
+        everywhere = _flag(value(facts, whole))
+        if everywhere is None:
+            raise ProbeError(f"cannot judge {key}: {whole} is not readable as a number")
+    # An unreadable forwarding flag counts as off: the stricter reading (OR for IPv4 redirects).
+    forwards = _flag(interface_value(facts, family, iface, "forwarding")) if param != "forwarding" else None
+    if _effective(family, param, everywhere, own, forwards) == 0:
+        return None
+    if param == "forwarding":
+        return f"{key} = {own}: {iface} forwards packets ({family} forwarding is per interface)"
+    if family == "ipv6":
+        rule = "IPv6 reads only the interface's own value"
+    elif param == "accept_redirects" and forwards:
+        rule = f"conf.all {everywhere} AND {iface} {own}, as {iface} forwards"
+    else:
+        rule = f"conf.all {everywhere} OR {iface} {own}"
+    return f"{key} = {own}: {param} is in effect on {iface} ({rule}; expected 0)"
 
 
 def _ruleset_or_fail(facts: Facts) -> tuple[Ruleset | None, Result | None]:
@@ -396,11 +500,14 @@ def net_docker(facts: Facts) -> Result:
     fix_tag="baseline_sysctl",
 )
 def net_sysctls(facts: Facts) -> Result:
-    """Inspects: 17 network sysctls (forwarding, rp_filter, redirects, source routing, syncookies, log_martians).
+    """Inspects: 17 network sysctls (forwarding, rp_filter, redirects, source routing, syncookies, log_martians),
+    and per interface but lo the value the kernel acts on: conf.all combined with conf.<iface> (redirects
+    accepted/sent/secure, IPv4 forwarding).
 
     pass: all hardened (forwarding allowed when declared in the firewall or baseline intent, or Docker present);
-    partial: only rp_filter/send_redirects/secure_redirects/log_martians off; fail: forwarding, redirects, source
-    routing or syncookies. Judged inside a container too: these live in its own network namespace.
+    partial: only rp_filter/send_redirects/secure_redirects/log_martians off (also on one interface);
+    fail: forwarding, redirects (also on one interface), source routing or syncookies. Judged inside a
+    container too: these live in its own network namespace.
     """
     forwarding_declared = (
         bool(intent(facts, "firewall").get("forwarding"))
@@ -423,4 +530,6 @@ def net_sysctls(facts: Facts) -> Result:
         (problems if severe else minor).append(f"{key} = {current} (expected {'/'.join(expected)})")
     if not seen:
         return error("no network sysctl is readable (sysctl -a and /proc/sys both failed)", unread)
+    own_problems, own_minor, own_unread = _interface_problems(facts, forwarding_declared)
+    problems, minor, unread = problems + own_problems, minor + own_minor, unread + own_unread
     return unless_hidden(judge("network sysctls hardened", problems, minor, seen), unread)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from ansible_collections.rampart.hardening.plugins.module_utils.facts import Facts, ProbeError
 from ansible_collections.rampart.hardening.plugins.module_utils.parsers.sysctl import (
+    NOT_INTERFACES,
+    interface_key,
+    interface_names,
     parse_sysctl_lenient,
     unreadable_keys,
 )
@@ -36,6 +39,33 @@ def value(facts: Facts, key: str) -> str | None:
     if key in known:
         return known[key]
     text = facts.read_text("/proc/sys/" + key.replace(".", "/"))
+    if text is not None:
+        return text.strip()
+    doubt = [line for line in facts.unparsed("sysctl") if line.key in (key, None)]
+    if doubt:
+        raise ProbeError(f"cannot read {key}: {doubt[0]}")
+    return None
+
+
+def interfaces(facts: Facts, family: str) -> list[str] | None:
+    """The interfaces that have ``net.<family>.conf.<iface>`` parameters, from sysctl -a and the
+    directories of /proc/sys/net/<family>/conf. None when neither lists them: every network
+    namespace has lo, so a listing without lo (sysctl -a truncated or failed, /proc/sys not
+    listable) is no listing."""
+    listed = set(interface_names(sysctls(facts), family))
+    listed |= {path.rsplit("/", 1)[-1] for path in facts.glob(f"/proc/sys/net/{family}/conf/*")} - NOT_INTERFACES
+    return sorted(listed) if "lo" in listed else None
+
+
+def interface_value(facts: Facts, family: str, iface: str, param: str) -> str | None:
+    """One interface's parameter: from sysctl -a, else /proc/sys/net/<family>/conf/<iface>/<param>
+    (the real interface name: a dot in it is a dot in the path). None: the interface has no such
+    parameter; ProbeError when a skipped line of sysctl -a could have been it."""
+    key = interface_key(family, iface, param)
+    known = sysctls(facts)
+    if key in known:
+        return known[key]
+    text = facts.read_text(f"/proc/sys/net/{family}/conf/{iface}/{param}")
     if text is not None:
         return text.strip()
     doubt = [line for line in facts.unparsed("sysctl") if line.key in (key, None)]

@@ -63,17 +63,43 @@ def baseline_input(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def applied(role: RoleRun) -> str:
-    """The lab's ``sysctl -a`` after the role's two files (network, then kernel)."""
+    """The lab's ``sysctl -a`` after the role's two files (network, then kernel), line by line as
+    ``sysctl -p`` applies them: a ``conf.*`` line sets that parameter on all, default and every
+    interface, and forwarding written on ``all`` (``ip_forward`` is the same switch) is copied by
+    the kernel to default and every interface (devinet.c inet_forward_change, addrconf.c)."""
     from check_helpers import fixture  # noqa: PLC0415
 
     values = dict(LINE.match(line).groups() for line in fixture("sysctl/lab.txt").splitlines() if LINE.match(line))
-    for wanted in ("_rampart_baseline_net_wanted", "rampart_baseline_sysctl_kernel"):
+    files = (
+        ("_rampart_baseline_net_wanted | combine(_rampart_baseline_net_globbed)"),
+        ("rampart_baseline_sysctl_kernel"),
+    )
+    for wanted in files:
         extra = {"_rampart_baseline_sysctl_what": "test", "_rampart_baseline_sysctl_values": role.expr(wanted)}
         for line in role.render("sysctl.conf.j2", extra).splitlines():
-            found = LINE.match(line)
+            found = GLOB_LINE.match(line)
             if found:
-                values[found.group(1)] = found.group(2)
+                for key in _matching(values, found.group(1)):
+                    values[key] = found.group(2)
     return "".join(f"{key} = {value}\n" for key, value in values.items())
+
+
+GLOB_LINE = re.compile(r"^([a-z0-9_.*]+) = (.*)$")
+FORWARDING = {
+    "net.ipv4.ip_forward": re.compile(r"^net\.ipv4\.(ip_forward|conf\.[^.]+\.forwarding)$"),
+    "net.ipv4.conf.all.forwarding": re.compile(r"^net\.ipv4\.(ip_forward|conf\.[^.]+\.forwarding)$"),
+    "net.ipv6.conf.all.forwarding": re.compile(r"^net\.ipv6\.conf\.[^.]+\.forwarding$"),
+}
+
+
+def _matching(values: dict[str, str], pattern: str) -> list[str]:
+    """The keys one line of a sysctl file writes (a ``*`` is one path component)."""
+    if pattern in FORWARDING:
+        return [key for key in values if FORWARDING[pattern].match(key)] or [pattern]
+    if "*" not in pattern:
+        return [pattern]
+    glob = re.compile("^" + re.escape(pattern).replace(r"\*", "[^.]+") + "$")
+    return [key for key in values if glob.match(key)]
 
 
 def audit(make_facts, role: RoleRun) -> dict[str, Any]:
