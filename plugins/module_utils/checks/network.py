@@ -493,8 +493,10 @@ def net_docker(facts: Facts) -> Result:
     severity="medium",
     rationale="Forwarding and redirects turn the host into a router for attackers; rp_filter and syncookies "
     "blunt spoofing and SYN floods; logged martians reveal spoofing.",
-    remediation="Set these sysctls in /etc/sysctl.d/60-rampart.conf (ansible.posix.sysctl) and reload with "
-    "'sysctl --system'; declare forwarding in the firewall intent if the host routes.",
+    remediation="Set these sysctls for conf.all and for every interface (conf.* lines, e.g. "
+    "'net.ipv4.conf.*.accept_redirects = 0', as the baseline role writes them to "
+    "/etc/sysctl.d/60-rampart-network.conf) and apply with 'sysctl --system'; declare forwarding in the "
+    "firewall intent if the host routes.",
     references=(f"{CIS} 3.3.x",),
     fix_role="baseline",
     fix_tag="baseline_sysctl",

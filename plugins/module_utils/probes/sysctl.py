@@ -35,10 +35,16 @@ def value(facts: Facts, key: str) -> str | None:
     None means the kernel has no such parameter; when a skipped line of ``sysctl -a`` could
     have been this key and /proc/sys cannot tell either, ProbeError names that line.
     """
+    return _lookup(facts, key, "/proc/sys/" + key.replace(".", "/"))
+
+
+def _lookup(facts: Facts, key: str, proc_path: str) -> str | None:
+    """``key`` from sysctl -a, else from its /proc/sys file; ProbeError when neither has it and a
+    skipped line of sysctl -a could have been it."""
     known = sysctls(facts)
     if key in known:
         return known[key]
-    text = facts.read_text("/proc/sys/" + key.replace(".", "/"))
+    text = facts.read_text(proc_path)
     if text is not None:
         return text.strip()
     doubt = [line for line in facts.unparsed("sysctl") if line.key in (key, None)]
@@ -61,14 +67,4 @@ def interface_value(facts: Facts, family: str, iface: str, param: str) -> str | 
     """One interface's parameter: from sysctl -a, else /proc/sys/net/<family>/conf/<iface>/<param>
     (the real interface name: a dot in it is a dot in the path). None: the interface has no such
     parameter; ProbeError when a skipped line of sysctl -a could have been it."""
-    key = interface_key(family, iface, param)
-    known = sysctls(facts)
-    if key in known:
-        return known[key]
-    text = facts.read_text(f"/proc/sys/net/{family}/conf/{iface}/{param}")
-    if text is not None:
-        return text.strip()
-    doubt = [line for line in facts.unparsed("sysctl") if line.key in (key, None)]
-    if doubt:
-        raise ProbeError(f"cannot read {key}: {doubt[0]}")
-    return None
+    return _lookup(facts, interface_key(family, iface, param), f"/proc/sys/net/{family}/conf/{iface}/{param}")
