@@ -148,6 +148,11 @@ def assert_status(result: Result, expected: Status) -> None:
     assert result.status is expected, f"{result.status.value}: {result.message} {result.evidence}"
 
 
+def assert_value_hidden(result: Result, value: str) -> None:
+    """A finding about a credential never repeats the credential (message or evidence)."""
+    assert value not in result.message + " ".join(result.evidence)
+
+
 # ----- nginx ---------------------------------------------------------------------------------
 HARDENED = fixture("nginx/hardened.txt")
 STOCK = fixture("nginx/stock-debian.txt")

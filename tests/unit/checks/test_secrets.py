@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from check_helpers import GARBAGE, LAB_PASSWD, assert_status, fixture, lab_commands, run
+from check_helpers import GARBAGE, LAB_PASSWD, assert_status, assert_value_hidden, fixture, lab_commands, run
 
 from ansible_collections.rampart.hardening.plugins.module_utils.checks.secrets import looks_secret, scan_text
 from ansible_collections.rampart.hardening.plugins.module_utils.model import Status
@@ -64,7 +64,7 @@ def test_secret_files_with_garbage_nginx_is_an_error(make_facts):
 def test_credentials_in_world_readable_files(make_facts, path, content, mode, expected):
     result = run("SEC-02", make_facts(commands=lab_commands(), files={path: (content, mode)}))
     assert_status(result, expected)
-    assert SECRET not in result.message + " ".join(result.evidence)
+    assert_value_hidden(result, SECRET)
 
 
 def test_scanner_ignores_placeholders_and_low_entropy():
@@ -134,7 +134,7 @@ def test_environment_file_named_by_a_unit_is_scanned(make_facts):
     result = run("SEC-02", make_facts(commands=lab_commands(), files=files))
     assert_status(result, Status.FAIL)
     assert "/etc/app/app.env:2: credential assigned to API_TOKEN" in result.message
-    assert SECRET not in result.message + " ".join(result.evidence)
+    assert_value_hidden(result, SECRET)
     files["/etc/app/app.env"] = (f"LOG_LEVEL=info\nAPI_TOKEN={SECRET}\n", 0o600)
     assert_status(run("SEC-02", make_facts(commands=lab_commands(), files=files)), Status.PASS)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 
 import pytest
-from check_helpers import assert_status, fixture, lab_commands, run
+from check_helpers import assert_status, assert_value_hidden, fixture, lab_commands, run
 
 from ansible_collections.rampart.hardening.plugins.module_utils.model import Status
 from ansible_collections.rampart.hardening.plugins.module_utils.secrets_scan import scan_text
@@ -67,7 +67,7 @@ def test_credential_on_a_continuation_line_fails(make_facts, unit, line):
     result = run("SEC-02", make_facts(commands=lab_commands(), files={UNIT: (unit, 0o644)}))
     assert_status(result, Status.FAIL)
     assert f"{UNIT}:{line}:" in result.message
-    assert SECRET not in result.message + " ".join(result.evidence)
+    assert_value_hidden(result, SECRET)
 
 
 def test_continuation_without_credential_passes(make_facts):
@@ -101,7 +101,7 @@ def test_sshpass_password_in_process_arguments_fails(make_facts, args):
     ps = fixture("systemd/ps-lab.txt") + f" 1000  4242 {args}\n"
     result = run("SEC-03", make_facts(commands=lab_commands(ps=ps)))
     assert_status(result, Status.FAIL)
-    assert SECRET not in result.message + " ".join(result.evidence)
+    assert_value_hidden(result, SECRET)
 
 
 # ----- world-readable places operators put credentials ----------------------------------------------
@@ -121,7 +121,7 @@ def test_credentials_in_login_and_cron_files_fail(make_facts, path, content):
     result = run("SEC-02", make_facts(commands=lab_commands(), files={path: (content, 0o644)}))
     assert_status(result, Status.FAIL)
     assert path in result.message
-    assert SECRET not in result.message + " ".join(result.evidence)
+    assert_value_hidden(result, SECRET)
 
 
 def test_stock_login_and_cron_files_pass(make_facts):

@@ -1,6 +1,6 @@
-"""nginx/TLS spellings and layouts of the second audit round (audit-nginx-tls-2).
+"""nginx/TLS: CA certificates in the served chain, location if blocks, HSTS/CSP as browsers read them, listen spellings.
 
-Each test is a realistic variant of the hardened lab that the first round's fixtures did not
+Each test is a realistic variant of the hardened lab that test_nginx_spellings.py does not
 cover: weak CA certificates in the served chain (CRT-04), ``add_header`` and ``proxy_pass``
 inside ``if`` blocks of a location (nginx gives the matching ``if`` its own location
 configuration), HSTS spelled as RFC 6797 allows, and listen sockets written differently.

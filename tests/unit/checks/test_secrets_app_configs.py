@@ -1,4 +1,4 @@
-"""SEC-02/SEC-03, second round: credential spellings of application configs, and references.
+"""SEC-02/SEC-03: credential spellings of application configs, and what counts as a reference.
 
 - YAML block scalars (``password: |`` / ``>-``) carry the value on the next, deeper-indented line.
 - XML carries it as element text (``<password>x</password>``) or as a name/value attribute pair
@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import pytest
-from check_helpers import assert_status, fixture, lab_commands, run
+from check_helpers import assert_status, assert_value_hidden, fixture, lab_commands, run
 
 from ansible_collections.rampart.hardening.plugins.module_utils.model import Status
 from ansible_collections.rampart.hardening.plugins.module_utils.secrets_scan import scan_text
@@ -109,7 +109,7 @@ def test_world_readable_application_configs_fail(make_facts, path, content):
     result = run("SEC-02", make_facts(commands=lab_commands(), files={path: (content, 0o644)}))
     assert_status(result, Status.FAIL)
     assert path in result.message
-    assert SECRET not in result.message + " ".join(result.evidence)
+    assert_value_hidden(result, SECRET)
 
 
 def test_private_application_config_passes(make_facts):
@@ -140,4 +140,4 @@ def test_reference_looking_passwords_in_process_arguments_fail(make_facts, args)
     ps = fixture("systemd/ps-lab.txt") + f" 1000  4242 {args}\n"
     result = run("SEC-03", make_facts(commands=lab_commands(ps=ps)))
     assert_status(result, Status.FAIL)
-    assert SECRET not in result.message + " ".join(result.evidence)
+    assert_value_hidden(result, SECRET)
